@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary><c>wb bench ...</c>: benchmarks that print JSON.</summary>
+public static class BenchCommands
+{
+    public static Command Build()
+    {
+        var bench = new Command("bench", "Benchmarks (JSON output with --json)");
+        return bench;
+    }
+}

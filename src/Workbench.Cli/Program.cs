@@ -1,0 +1,17 @@
+using System.CommandLine;
+using Workbench.Cli.Commands;
+
+namespace Workbench.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => Build().Parse(args).Invoke();
+
+    /// <summary>The whole command tree; each command lives in its own file under Commands/.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
+        root.Subcommands.Add(BenchCommands.Build());
+        return root;
+    }
+}

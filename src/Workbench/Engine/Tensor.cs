@@ -1,0 +1,195 @@
+using System.Numerics.Tensors;
+
+namespace Workbench.Engine;
+
+/// <summary>
+/// An n-dimensional view over a <see cref="Storage"/>: shape, strides (in elements) and an offset.
+/// Compute is fp32; a tensor may be stored as f16/bf16/int8/uint8 and widened by the kernels that read it.
+/// Reshape/transpose/narrow make views without copying where the layout allows.
+/// </summary>
+public sealed partial class Tensor
+{
+    public Storage Storage { get; }
+    public int[] Shape { get; }
+    public int[] Strides { get; }
+    public long Offset { get; }
+    public string? Name { get; set; }
+
+    public DType DType => Storage.DType;
+    public int Rank => Shape.Length;
+    public long Numel { get; }
+
+    public Tensor(Storage storage, int[] shape, int[]? strides = null, long offset = 0)
+    {
+        foreach (var d in shape)
+            if (d < 0) throw new ShapeException("Tensor", $"negative dimension in shape {Engine.Shape.Format(shape)}");
+        Storage = storage;
+        Shape = shape;
+        Strides = strides ?? Engine.Shape.ContiguousStrides(shape);
+        Offset = offset;
+        Numel = Engine.Shape.Numel(shape);
+        if (strides is null && offset + Numel > storage.Length)
+            throw new ShapeException("Tensor", $"shape {Engine.Shape.Format(shape)} needs {Numel} elements but storage has {storage.Length - offset}");
+    }
+
+    // ---- factories -------------------------------------------------------------------------------
+
+    public static Tensor Empty(DType dtype, params int[] shape) => new(Storage.Allocate(dtype, Engine.Shape.Numel(shape)), shape);
+    public static Tensor Zeros(params int[] shape) => Empty(DType.F32, shape);
+
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Zeros(shape);
+        t.Data.AsSpan().Fill(value);
+        return t;
+    }
+
+    public static Tensor Ones(params int[] shape) => Full(1f, shape);
+
+    /// <summary>Wraps (does not copy) an fp32 array.</summary>
+    public static Tensor FromArray(float[] data, params int[] shape)
+    {
+        if (Engine.Shape.Numel(shape) != data.LongLength)
+            throw new ShapeException("FromArray", $"{data.Length} values do not fill shape {Engine.Shape.Format(shape)}");
+        return new Tensor(new F32Storage(data), shape);
+    }
+
+    public static Tensor Scalar(float value) => FromArray([value]);
+
+    /// <summary>Standard normal values scaled by <paramref name="std"/> (Box–Muller over a seeded generator).</summary>
+    public static Tensor Randn(Random rng, float std, params int[] shape)
+    {
+        var t = Zeros(shape);
+        var d = t.Data;
+        for (int i = 0; i < d.Length; i += 2)
+        {
+            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+            double r = Math.Sqrt(-2.0 * Math.Log(u1));
+            d[i] = (float)(r * Math.Cos(2 * Math.PI * u2) * std);
+            if (i + 1 < d.Length) d[i + 1] = (float)(r * Math.Sin(2 * Math.PI * u2) * std);
+        }
+        return t;
+    }
+
+    /// <summary>Uniform values in [low, high).</summary>
+    public static Tensor Uniform(Random rng, float low, float high, params int[] shape)
+    {
+        var t = Zeros(shape);
+        var d = t.Data;
+        for (int i = 0; i < d.Length; i++) d[i] = (float)(low + (high - low) * rng.NextDouble());
+        return t;
+    }
+
+    // ---- element access --------------------------------------------------------------------------
+
+    public bool IsContiguous
+    {
+        get
+        {
+            long expected = 1;
+            for (int i = Rank - 1; i >= 0; i--)
+            {
+                if (Shape[i] != 1 && Strides[i] != expected) return false;
+                expected *= Shape[i];
+            }
+            return true;
+        }
+    }
+
+    /// <summary>The backing fp32 array (whole storage, ignoring offset). Throws for other dtypes.</summary>
+    public float[] Data => Storage is F32Storage f
+        ? f.Data
+        : throw new InvalidOperationException($"Data: tensor {Name ?? ""}{Engine.Shape.Format(Shape)} is stored as {DType}, not F32; call To(DType.F32)");
+
+    /// <summary>The elements of a contiguous fp32 tensor, in order.</summary>
+    public Span<float> Span
+    {
+        get
+        {
+            if (!IsContiguous) throw new InvalidOperationException($"Span: tensor {Engine.Shape.Format(Shape)} is not contiguous; call Contiguous()");
+            return Data.AsSpan((int)Offset, (int)Numel);
+        }
+    }
+
+    /// <summary>All elements in logical order, widened to fp32 (a copy).</summary>
+    public float[] ToArray()
+    {
+        var result = new float[Numel];
+        if (IsContiguous) { Storage.ReadFloat(Offset, result); return result; }
+        int i = 0;
+        foreach (var offset in ElementOffsets()) { Span<float> one = stackalloc float[1]; Storage.ReadFloat(offset, one); result[i++] = one[0]; }
+        return result;
+    }
+
+    public float Item()
+    {
+        if (Numel != 1) throw new ShapeException("Item", $"tensor of shape {Engine.Shape.Format(Shape)} has {Numel} elements, not 1");
+        return ToArray()[0];
+    }
+
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public float this[params int[] index]
+    {
+        get
+        {
+            if (index.Length != Rank) throw new ShapeException("indexer", $"{index.Length} indices for a tensor of rank {Rank}");
+            long o = Offset;
+            for (int i = 0; i < Rank; i++)
+            {
+                if ((uint)index[i] >= (uint)Shape[i]) throw new IndexOutOfRangeException($"index {index[i]} out of range for dimension {i} of size {Shape[i]}");
+                o += (long)index[i] * Strides[i];
+            }
+            Span<float> one = stackalloc float[1];
+            Storage.ReadFloat(o, one);
+            return one[0];
+        }
+    }
+
+    /// <summary>Storage offsets of every element in logical (row-major) order.</summary>
+    internal IEnumerable<long> ElementOffsets()
+    {
+        if (Numel == 0) yield break;
+        var idx = new int[Rank];
+        while (true)
+        {
+            long o = Offset;
+            for (int i = 0; i < Rank; i++) o += (long)idx[i] * Strides[i];
+            yield return o;
+            int d = Rank - 1;
+            while (d >= 0 && ++idx[d] == Shape[d]) { idx[d] = 0; d--; }
+            if (d < 0) yield break;
+        }
+    }
+
+    /// <summary>A contiguous copy in the given dtype (fp32 → bf16 rounds to nearest even). No gradient.</summary>
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType && IsContiguous) return this;
+        var values = ToArray();
+        var result = Empty(dtype, (int[])Shape.Clone());
+        switch (result.Storage)
+        {
+            case F32Storage f: values.CopyTo(f.Data, 0); break;
+            case F16Storage h: TensorPrimitives.ConvertToHalf(values, h.Data); break;
+            case BF16Storage b: for (int i = 0; i < values.Length; i++) b.Data[i] = DTypeInfo.FloatToBF16(values[i]); break;
+            case I8Storage s: for (int i = 0; i < values.Length; i++) s.Data[i] = (sbyte)Math.Clamp(MathF.Round(values[i]), -128, 127); break;
+            case U8Storage u: for (int i = 0; i < values.Length; i++) u.Data[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255); break;
+            case I32Storage n: for (int i = 0; i < values.Length; i++) n.Data[i] = (int)MathF.Round(values[i]); break;
+        }
+        return result;
+    }
+
+    /// <summary>A contiguous fp32 copy that shares nothing with this tensor and records no gradient.</summary>
+    public Tensor Clone() => FromArray(ToArray(), (int[])Shape.Clone());
+
+    /// <summary>The same data without gradient history (shares storage).</summary>
+    public Tensor Detach() => new(Storage, Shape, Strides, Offset) { Name = Name };
+
+    public override string ToString() => $"Tensor{(Name is null ? "" : " " + Name)}{Engine.Shape.Format(Shape)} {DType}";
+
+    internal void RequireF32(string op)
+    {
+        if (DType != DType.F32)
+            throw new ShapeException(op, $"expects an F32 tensor, got {DType} {Engine.Shape.Format(Shape)}");
+    }
+}
