@@ -33,7 +33,7 @@ public static partial class Ops
             var dk = Tensor.Zeros(kc.Shape);
             var dv = Tensor.Zeros(vc.Shape);
             AttentionKernel.BackwardFast(dims, qc.Span, kc.Span, vc.Span, m, o.Span, lse, g.Contiguous().Span, dq.Span, dk.Span, dv.Span);
-            return [dq, dk, dv];
+            return [qc.RequiresGrad ? dq : null, kc.RequiresGrad ? dk : null, vc.RequiresGrad ? dv : null];
         });
     }
 }
