@@ -13,6 +13,8 @@ public static class Checkpoint
         if (!GradMode.Enabled) return block(inputs);
         Tensor output;
         using (GradMode.NoGrad()) output = block(inputs);
+        // A fresh view, so that recording never rewires a tensor the block merely passed through (an input, a parameter).
+        output = new Tensor(output.Storage, output.Shape, output.Strides, output.Offset);
 
         // Always recorded: parameters inside the block may require grad even when the inputs do not.
         var anchor = new Tensor(new F32Storage([0f]), [1]) { RequiresGrad = true };
