@@ -32,15 +32,15 @@ public sealed class SafeTensorsHeader
     }
 
     /// <summary>Checks the 8-byte length prefix against the file size; returns the header length.</summary>
-    public static long CheckLength(string file, long headerLength, long fileLength)
+    public static long CheckLength(string file, ulong headerLength, long fileLength)
     {
         if (fileLength < 8)
             throw new SafeTensorsException(file, null, $"file is {fileLength} bytes, too short for the 8-byte header length");
-        if (headerLength < 2 || headerLength > MaxHeaderBytes)
+        if (headerLength < 2 || headerLength > (ulong)MaxHeaderBytes)
             throw new SafeTensorsException(file, null, $"header length {headerLength} is outside [2, {MaxHeaderBytes}]");
-        if (8 + headerLength > fileLength)
+        if (8 + (long)headerLength > fileLength)
             throw new SafeTensorsException(file, null, $"header length {headerLength} runs past the end of the file ({fileLength} bytes): truncated?");
-        return headerLength;
+        return (long)headerLength;
     }
 
     /// <summary>Parses and validates <paramref name="json"/>; <paramref name="dataLength"/> is the size of the data section.</summary>

@@ -50,14 +50,13 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         _byName = Header.Entries.ToDictionary(e => e.Name);
     }
 
-    private static long ReadLengthPrefix(string path, long fileLength)
+    private static ulong ReadLengthPrefix(string path, long fileLength)
     {
         if (fileLength < 8) return 0;
         using var stream = File.OpenRead(path);
         Span<byte> prefix = stackalloc byte[8];
         stream.ReadExactly(prefix);
-        // A u64 on disk; above long.MaxValue it reads negative, which CheckLength rejects.
-        return BinaryPrimitives.ReadInt64LittleEndian(prefix);
+        return BinaryPrimitives.ReadUInt64LittleEndian(prefix);
     }
 
     /// <summary>Maps <paramref name="path"/> and validates its header; throws <see cref="SafeTensorsException"/> naming the file and tensor.</summary>
