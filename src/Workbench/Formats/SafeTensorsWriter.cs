@@ -11,7 +11,8 @@ namespace Workbench.Formats;
 /// by name, laid out back to back; the header JSON (<c>__metadata__</c> first, then tensors in data order) padded
 /// with spaces to a multiple of 8 bytes so every tensor starts 8-byte aligned. Each file is written to a
 /// temporary file in the same folder and moved over the target, so a reader never sees half a file.
-/// Tensors are written in their storage dtype; a non-contiguous tensor is first copied contiguous.
+/// Tensors are written in their storage dtype; a non-contiguous tensor is first copied contiguous (through
+/// fp32, so a non-contiguous I32 view keeps integers exact only up to 2^24).
 /// </summary>
 public static partial class SafeTensorsWriter
 {

@@ -71,6 +71,29 @@ public class SafeTensorsReaderTests
     }
 
     [Fact]
+    public void OpeningReadsOnlyTheHeaderEvenPast4GB()
+    {
+        // A sparse file: a 4 GiB F32 tensor nobody writes, then a small one at offset 2^32. Opening maps the file
+        // and parses the header only; loading "small" reads 8 bytes past the 4 GiB mark.
+        using var dir = new TempDir();
+        var path = dir.File("sparse.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes(
+            "{\"big\":{\"dtype\":\"F32\",\"shape\":[1073741824],\"data_offsets\":[0,4294967296]},\"small\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4294967296,4294967304]}}");
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((long)header.Length));
+            f.Write(header);
+            f.Position = 8 + header.Length + (1L << 32); // skipping ahead leaves a hole, not written zeros
+            f.Write(BitConverter.GetBytes(1.5f));
+            f.Write(BitConverter.GetBytes(-2f));
+        }
+        using var reader = SafeTensorsReader.Open(path);
+        Assert.Equal(["big", "small"], reader.Entries.Select(e => e.Name));
+        Assert.Equal(1L << 30, reader.Entry("big").Numel);
+        Assert.Equal([1.5f, -2f], reader.Load("small").ToArray());
+    }
+
+    [Fact]
     public void DisposedReaderRefusesToLoad()
     {
         var reader = SafeTensorsReader.Open(Dtypes);
