@@ -117,7 +117,7 @@ public static class InfoCommand
         Console.WriteLine($"dtype        {r["dtype"]}");
         Console.WriteLine("memory (weights only)");
         foreach (var (kind, bytes) in r["memory_bytes"]!.AsObject())
-            Console.WriteLine($"  {kind,-10} {(long)bytes! / (1024.0 * 1024 * 1024),12:F2} GiB");
+            Console.WriteLine($"  {kind,-10} {Size((long)bytes!),16}");
         if (facts is null)
         {
             Console.WriteLine("weights      none (shape-only: config.json alone)");
@@ -128,6 +128,16 @@ public static class InfoCommand
             Console.WriteLine($"  ignored {facts.Comparison.Ignored.Count} non-parameter tensors (saved buffers, tied head copy)");
         if (facts.Comparison.Matches) Console.WriteLine("  every parameter present with the expected shape");
         else foreach (var problem in facts.Comparison.Problems()) Console.WriteLine($"  {problem}");
+    }
+
+    /// <summary>Bytes in the largest binary unit that keeps the number at or above 1.</summary>
+    private static string Size(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        int u = 0;
+        for (; value >= 1024 && u < units.Length - 1; u++) value /= 1024;
+        return u == 0 ? $"{bytes} B" : $"{value:F2} {units[u]}";
     }
 
     private static string Snake(ParameterGroup g) => g.ToString().ToLowerInvariant();
