@@ -1,0 +1,182 @@
+using System.Text.Json;
+
+namespace Workbench.Models;
+
+public enum NormKind { RmsNorm, LayerNorm }
+
+/// <summary>
+/// One flat record for the decoder-only families we load, read from a Hugging Face <c>config.json</c>.
+/// Fields absent from the file take transformers' defaults for that <c>model_type</c>, except the shape
+/// fields (hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, vocab_size): transformers'
+/// defaults for those describe one particular model, so a config without them is rejected as malformed.
+/// </summary>
+public sealed record ModelConfig
+{
+    public required string ModelType { get; init; }
+    /// <summary><c>architectures[0]</c>, or the family's CausalLM class when absent.</summary>
+    public required string Architecture { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    public required int NumKvHeads { get; init; }
+    public required int HeadDim { get; init; }
+    public required int VocabSize { get; init; }
+    public required int MaxPositions { get; init; }
+    public required double RopeTheta { get; init; }
+    /// <summary>Fraction of each head's dimensions that RoPE rotates (GPT-NeoX rotary_pct; 1 for Llama/Gemma).</summary>
+    public required double RotaryPct { get; init; }
+    public required double NormEps { get; init; }
+    public required NormKind Norm { get; init; }
+    public required bool TieWordEmbeddings { get; init; }
+    /// <summary>GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x)) instead of two sequential residual steps.</summary>
+    public required bool UseParallelResidual { get; init; }
+    public required bool AttentionBias { get; init; }
+    public required bool MlpBias { get; init; }
+    public required string HiddenAct { get; init; }
+    /// <summary>The dtype the weights were saved in (<c>torch_dtype</c>, or <c>dtype</c> in newer files).</summary>
+    public required string TorchDtype { get; init; }
+    public int? BosTokenId { get; init; }
+    public int[] EosTokenIds { get; init; } = [];
+    public int? PadTokenId { get; init; }
+    public double InitializerRange { get; init; } = 0.02;
+    /// <summary>The file this config was read from (for messages).</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>Dimensions per head that RoPE rotates: int(head_dim · rotary_pct), as transformers computes it.</summary>
+    public int RotaryDim => (int)(HeadDim * RotaryPct);
+
+    public const string FileName = "config.json";
+
+    private static readonly Dictionary<string, Func<ConfigJson, ModelConfig>> Families = new()
+    {
+        ["llama"] = Llama,
+        ["gpt_neox"] = GptNeoX,
+        ["gemma"] = Gemma,
+    };
+
+    public static IReadOnlyCollection<string> SupportedModelTypes => Families.Keys;
+
+    /// <summary>Reads <paramref name="path"/>: a config.json file or a model directory holding one.</summary>
+    public static ModelConfig Load(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such file", file);
+        return Parse(File.ReadAllText(file), file);
+    }
+
+    /// <summary>Parses config.json text; <paramref name="source"/> names it in errors.</summary>
+    public static ModelConfig Parse(string json, string source)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new ModelConfigException(source, null, $"not valid JSON ({e.Message})"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelConfigException(source, null, $"expected a JSON object, found a {doc.RootElement.ValueKind}");
+            var c = new ConfigJson(doc.RootElement, source);
+            var supported = string.Join(", ", Families.Keys);
+            var modelType = c.StringOrNull("model_type") ?? throw c.Error("model_type", $"is required; supported: {supported}");
+            if (!Families.TryGetValue(modelType, out var parse))
+                throw c.Error("model_type", $"'{modelType}' is not supported; supported: {supported}");
+            return parse(c) with { Source = source };
+        }
+    }
+
+    // transformers LlamaConfig defaults.
+    private static ModelConfig Llama(ConfigJson c)
+    {
+        var (hidden, heads) = (c.Positive("hidden_size"), c.Positive("num_attention_heads"));
+        return Common(c, "llama", "LlamaForCausalLM", NormKind.RmsNorm) with
+        {
+            NumKvHeads = KvHeads(c, heads, heads),
+            HeadDim = c.Has("head_dim") ? c.Positive("head_dim") : DividedHeads(c, hidden, heads),
+            MaxPositions = c.Positive("max_position_embeddings", 2048),
+            RopeTheta = c.Double("rope_theta", 10000.0),
+            RotaryPct = c.Double("partial_rotary_factor", 1.0),
+            NormEps = c.Double("rms_norm_eps", 1e-6),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings", false),
+            UseParallelResidual = false,
+            AttentionBias = c.Bool("attention_bias", false),
+            MlpBias = c.Bool("mlp_bias", false),
+            HiddenAct = c.String("hidden_act", "silu"),
+            BosTokenId = c.Int("bos_token_id") ?? 1,
+            EosTokenIds = c.IntList("eos_token_id", [2]),
+        };
+    }
+
+    // transformers GPTNeoXConfig defaults; older files say rotary_emb_base/rotary_pct, newer rope_theta/partial_rotary_factor.
+    private static ModelConfig GptNeoX(ConfigJson c)
+    {
+        var (hidden, heads) = (c.Positive("hidden_size"), c.Positive("num_attention_heads"));
+        return Common(c, "gpt_neox", "GPTNeoXForCausalLM", NormKind.LayerNorm) with
+        {
+            NumKvHeads = heads,
+            HeadDim = DividedHeads(c, hidden, heads),
+            MaxPositions = c.Positive("max_position_embeddings", 2048),
+            RopeTheta = c.Double("rope_theta", c.Double("rotary_emb_base", 10000.0)),
+            RotaryPct = c.Double("rotary_pct", c.Double("partial_rotary_factor", 0.25)),
+            NormEps = c.Double("layer_norm_eps", 1e-5),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings", false),
+            UseParallelResidual = c.Bool("use_parallel_residual", true),
+            AttentionBias = c.Bool("attention_bias", true),
+            MlpBias = true,
+            HiddenAct = c.String("hidden_act", "gelu"),
+            BosTokenId = c.Int("bos_token_id") ?? 0,
+            EosTokenIds = c.IntList("eos_token_id", [2]),
+        };
+    }
+
+    // transformers GemmaConfig defaults. The MLP uses hidden_activation, falling back to the tanh GeLU whatever
+    // hidden_act says (the original gemma-2b config says "gelu" but the model was trained with the approximation).
+    private static ModelConfig Gemma(ConfigJson c)
+    {
+        int heads = c.Positive("num_attention_heads");
+        return Common(c, "gemma", "GemmaForCausalLM", NormKind.RmsNorm) with
+        {
+            NumKvHeads = KvHeads(c, heads, 16),
+            HeadDim = c.Positive("head_dim", 256),
+            MaxPositions = c.Positive("max_position_embeddings", 8192),
+            RopeTheta = c.Double("rope_theta", 10000.0),
+            RotaryPct = 1.0,
+            NormEps = c.Double("rms_norm_eps", 1e-6),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings", true),
+            UseParallelResidual = false,
+            AttentionBias = c.Bool("attention_bias", false),
+            MlpBias = false,
+            HiddenAct = c.String("hidden_activation", "gelu_pytorch_tanh"),
+            BosTokenId = c.Int("bos_token_id") ?? 2,
+            EosTokenIds = c.IntList("eos_token_id", [1]),
+            PadTokenId = c.Int("pad_token_id") ?? 0,
+        };
+    }
+
+    /// <summary>Fields read the same way by every family; the family fills in the rest.</summary>
+    private static ModelConfig Common(ConfigJson c, string modelType, string causalLm, NormKind norm) => new()
+    {
+        ModelType = modelType,
+        Architecture = c.FirstString("architectures") ?? causalLm,
+        HiddenSize = c.Positive("hidden_size"),
+        IntermediateSize = c.Positive("intermediate_size"),
+        NumLayers = c.Positive("num_hidden_layers"),
+        NumHeads = c.Positive("num_attention_heads"),
+        VocabSize = c.Positive("vocab_size"),
+        Norm = norm,
+        TorchDtype = c.StringOrNull("torch_dtype") ?? c.String("dtype", "float32"),
+        PadTokenId = c.Int("pad_token_id"),
+        InitializerRange = c.Double("initializer_range", 0.02),
+        // Set by each family:
+        NumKvHeads = 0, HeadDim = 0, MaxPositions = 0, RopeTheta = 0, RotaryPct = 0, NormEps = 0,
+        TieWordEmbeddings = false, UseParallelResidual = false, AttentionBias = false, MlpBias = false, HiddenAct = "",
+    };
+
+    private static int KvHeads(ConfigJson c, int heads, int fallback)
+    {
+        int kv = c.Positive("num_key_value_heads", fallback);
+        return heads % kv == 0 ? kv : throw c.Error("num_key_value_heads", $"{kv} does not divide num_attention_heads {heads}");
+    }
+
+    private static int DividedHeads(ConfigJson c, int hidden, int heads) => hidden % heads == 0
+        ? hidden / heads : throw c.Error("num_attention_heads", $"{heads} does not divide hidden_size {hidden}");
+}
