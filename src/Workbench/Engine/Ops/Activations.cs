@@ -1,0 +1,237 @@
+using System.Runtime.Intrinsics;
+
+namespace Workbench.Engine;
+
+/// <summary>
+/// GELU (erf and tanh forms, as torch), SiLU, and the gated forms SwiGLU = silu(gate)⊙up (Llama) and
+/// GeGLU = gelu_tanh(gate)⊙up (Gemma). One fused pass each way; backward recomputes from the saved inputs.
+/// </summary>
+public static partial class Ops
+{
+    public static Tensor Gelu(this Tensor x, bool tanhApproximation = false) =>
+        tanhApproximation ? Activation<ActivationKernel.GeluTanh>(x, "GeluTanh") : Activation<ActivationKernel.GeluErf>(x, "Gelu");
+
+    public static Tensor Silu(this Tensor x) => Activation<ActivationKernel.Silu>(x, "Silu");
+
+    public static Tensor SwiGlu(Tensor gate, Tensor up) => Gated<ActivationKernel.Silu>(gate, up, "SwiGlu");
+
+    public static Tensor GeGlu(Tensor gate, Tensor up) => Gated<ActivationKernel.GeluTanh>(gate, up, "GeGlu");
+
+    private static Tensor Activation<T>(Tensor x, string name) where T : struct, IActivation
+    {
+        var xv = ValuesOf(x);
+        var y = Tensor.Zeros((int[])x.Shape.Clone());
+        // y = f(x)
+        ActivationKernel.Forward<T>(Memory(xv), default, Memory(y));
+        return Autograd.Record(y, name, [x], g =>
+        {
+            // dx = g ⊙ f'(x)
+            var dx = Tensor.Zeros(xv.Shape);
+            ActivationKernel.Backward<T>(Memory(xv), default, Memory(ValuesOf(g)), Memory(dx), default);
+            return [dx];
+        });
+    }
+
+    private static Tensor Gated<T>(Tensor gate, Tensor up, string name) where T : struct, IActivation
+    {
+        if (!Engine.Shape.SameShape(gate.Shape, up.Shape))
+            throw new ShapeException(name, $"gate {Engine.Shape.Format(gate.Shape)} and up {Engine.Shape.Format(up.Shape)} must have the same shape");
+        var gv = ValuesOf(gate);
+        var uv = ValuesOf(up);
+        var y = Tensor.Zeros((int[])gate.Shape.Clone());
+        // y = f(gate) ⊙ up
+        ActivationKernel.Forward<T>(Memory(gv), Memory(uv), Memory(y));
+        return Autograd.Record(y, name, [gate, up], g =>
+        {
+            // dgate = g ⊙ up ⊙ f'(gate),  dup = g ⊙ f(gate)
+            var dgate = gate.RequiresGrad ? Tensor.Zeros(gv.Shape) : null;
+            var dup = up.RequiresGrad ? Tensor.Zeros(uv.Shape) : null;
+            ActivationKernel.Backward<T>(Memory(gv), Memory(uv), Memory(ValuesOf(g)),
+                dgate is null ? Memory<float>.Empty : Memory(dgate), dup is null ? Memory<float>.Empty : Memory(dup));
+            return [dgate, dup];
+        });
+    }
+}
+
+/// <summary>A scalar activation f: a readable double-precision formula and a Vector512 fp32 version of f and f'.</summary>
+public interface IActivation
+{
+    static abstract double Value(double x);
+    static abstract double Derivative(double x);
+    static abstract Vector512<float> Value(Vector512<float> x);
+    static abstract Vector512<float> Derivative(Vector512<float> x);
+}
+
+/// <summary>
+/// y = f(x) ⊙ up (up empty: y = f(x)) and its backward dx = g ⊙ up ⊙ f'(x), dup = g ⊙ f(x).
+/// <see cref="ForwardReference{T}"/>/<see cref="BackwardReference{T}"/> evaluate the double formulas element
+/// by element; <see cref="Forward{T}"/>/<see cref="Backward{T}"/> run 16 lanes at a time over chunks in parallel.
+/// </summary>
+public static class ActivationKernel
+{
+    private const int Lanes = 16;
+    private const int MinChunk = 1 << 14;
+
+    public static void ForwardReference<T>(ReadOnlySpan<float> x, ReadOnlySpan<float> up, Span<float> y) where T : struct, IActivation
+    {
+        // y = f(x) ⊙ up
+        for (int i = 0; i < x.Length; i++) y[i] = (float)(T.Value(x[i]) * (up.IsEmpty ? 1 : up[i]));
+    }
+
+    public static void BackwardReference<T>(ReadOnlySpan<float> x, ReadOnlySpan<float> up, ReadOnlySpan<float> g, Span<float> dx, Span<float> dup)
+        where T : struct, IActivation
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            // dx = g ⊙ up ⊙ f'(x),  dup = g ⊙ f(x)
+            if (!dx.IsEmpty) dx[i] = (float)(g[i] * T.Derivative(x[i]) * (up.IsEmpty ? 1 : up[i]));
+            if (!dup.IsEmpty) dup[i] = (float)(g[i] * T.Value(x[i]));
+        }
+    }
+
+    public static void Forward<T>(ReadOnlyMemory<float> x, ReadOnlyMemory<float> up, Memory<float> y) where T : struct, IActivation =>
+        Par.For(x.Length, MinChunk, (s, e) =>
+        {
+            ReadOnlySpan<float> xs = x.Span[s..e];
+            Span<float> ys = y.Span[s..e];
+            ReadOnlySpan<float> us = up.IsEmpty ? default : up.Span[s..e];
+            for (int i = 0; i < xs.Length; i += Lanes)
+            {
+                int len = Math.Min(Lanes, xs.Length - i);
+                var v = T.Value(Load(xs, i, len));
+                if (!us.IsEmpty) v *= Load(us, i, len);
+                Store(v, ys, i, len);
+            }
+        });
+
+    public static void Backward<T>(ReadOnlyMemory<float> x, ReadOnlyMemory<float> up, ReadOnlyMemory<float> g, Memory<float> dx, Memory<float> dup)
+        where T : struct, IActivation =>
+        Par.For(x.Length, MinChunk, (s, e) =>
+        {
+            ReadOnlySpan<float> xs = x.Span[s..e], gs = g.Span[s..e];
+            ReadOnlySpan<float> us = up.IsEmpty ? default : up.Span[s..e];
+            Span<float> dxs = dx.IsEmpty ? default : dx.Span[s..e], dus = dup.IsEmpty ? default : dup.Span[s..e];
+            for (int i = 0; i < xs.Length; i += Lanes)
+            {
+                int len = Math.Min(Lanes, xs.Length - i);
+                var (xv, gv) = (Load(xs, i, len), Load(gs, i, len));
+                if (!dxs.IsEmpty) Store(gv * T.Derivative(xv) * (us.IsEmpty ? Vector512<float>.One : Load(us, i, len)), dxs, i, len);
+                if (!dus.IsEmpty) Store(gv * T.Value(xv), dus, i, len);
+            }
+        });
+
+    /// <summary>16 lanes from s[i..i+len), zero-padded when len &lt; 16.</summary>
+    private static Vector512<float> Load(ReadOnlySpan<float> s, int i, int len)
+    {
+        if (len == Lanes) return Vector512.Create(s.Slice(i, Lanes));
+        Span<float> buffer = stackalloc float[Lanes];
+        buffer.Clear();
+        s.Slice(i, len).CopyTo(buffer);
+        return Vector512.Create(buffer);
+    }
+
+    private static void Store(Vector512<float> v, Span<float> d, int i, int len)
+    {
+        if (len == Lanes) { v.CopyTo(d.Slice(i, Lanes)); return; }
+        Span<float> buffer = stackalloc float[Lanes];
+        v.CopyTo(buffer);
+        buffer[..len].CopyTo(d.Slice(i, len));
+    }
+
+    /// <summary>σ(x) = 1 / (1 + e^−x); saturates to exactly 0 or 1 without NaN.</summary>
+    private static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+
+    /// <summary>silu(x) = x·σ(x);  silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public readonly struct Silu : IActivation
+    {
+        public static double Value(double x) => x / (1 + Math.Exp(-x));
+        public static double Derivative(double x) { double s = 1 / (1 + Math.Exp(-x)); return s * (1 + x * (1 - s)); }
+        public static Vector512<float> Value(Vector512<float> x) => x * Sigmoid(x);
+        public static Vector512<float> Derivative(Vector512<float> x)
+        {
+            var s = Sigmoid(x);
+            return s * (Vector512<float>.One + x * (Vector512<float>.One - s));
+        }
+    }
+
+    /// <summary>
+    /// gelu(x) = x·Φ(x) = ½x(1 + erf(x/√2));  gelu'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+    /// The vector form gets Φ from erfc (Numerical Recipes' Chebyshev fit, relative error &lt; 1.2e-7), so the
+    /// negative tail keeps its relative accuracy instead of cancelling in 1 + erf.
+    /// </summary>
+    public readonly struct GeluErf : IActivation
+    {
+        private const double InvSqrt2Pi = 0.3989422804014327;
+
+        public static double Value(double x) => 0.5 * x * (1 + Erf(x / Math.Sqrt(2)));
+        public static double Derivative(double x) => 0.5 * (1 + Erf(x / Math.Sqrt(2))) + x * Math.Exp(-0.5 * x * x) * InvSqrt2Pi;
+        public static Vector512<float> Value(Vector512<float> x) => x * Phi(x);
+        public static Vector512<float> Derivative(Vector512<float> x) =>
+            Phi(x) + x * Vector512.Exp(-0.5f * x * x) * Vector512.Create((float)InvSqrt2Pi);
+
+        /// <summary>Φ(x) = ½·erfc(−x/√2): with z = |x|/√2, t = 1/(1 + z/2), erfc(z) ≈ t·exp(−z² + P(t)).</summary>
+        private static Vector512<float> Phi(Vector512<float> x)
+        {
+            var z = Vector512.Abs(x) * 0.70710678f;
+            var t = Vector512<float>.One / (Vector512<float>.One + 0.5f * z);
+            var p = Vector512.Create(0.17087277f);
+            foreach (float c in ErfcCoefficients) p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(c));
+            var halfErfc = 0.5f * t * Vector512.Exp(p - z * z);
+            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), halfErfc, Vector512<float>.One - halfErfc);
+        }
+
+        // Numerical Recipes (2nd ed.) erfcc, highest degree first after 0.17087277.
+        private static readonly float[] ErfcCoefficients =
+            [-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f];
+    }
+
+    /// <summary>
+    /// gelu_tanh(x) = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), written as x·σ(2u) since ½(1 + tanh u) = σ(2u);
+    /// gelu_tanh'(x) = σ(2u) + x·2σ(2u)(1 − σ(2u))·√(2/π)(1 + 3·0.044715x²).
+    /// </summary>
+    public readonly struct GeluTanh : IActivation
+    {
+        private const float K = 0.7978845608028654f, C = 0.044715f;
+
+        public static double Value(double x) => 0.5 * x * (1 + Math.Tanh(K * (x + C * x * x * x)));
+        public static double Derivative(double x)
+        {
+            double t = Math.Tanh(K * (x + C * x * x * x));
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * C * x * x);
+        }
+        public static Vector512<float> Value(Vector512<float> x) => x * Sigmoid(2f * K * (x + C * x * x * x));
+        public static Vector512<float> Derivative(Vector512<float> x)
+        {
+            var s = Sigmoid(2f * K * (x + C * x * x * x));
+            return s + x * 2f * s * (Vector512<float>.One - s) * K * (Vector512<float>.One + 3f * C * x * x);
+        }
+    }
+
+    /// <summary>
+    /// erf in double to ~1e-14: the Taylor series 2/√π Σ (−1)ⁿ z²ⁿ⁺¹ / (n!(2n+1)) for |z| &lt; 3, else
+    /// 1 − erfc(z) with erfc(z) = e^(−z²)/√π · 1/(z + ½/(z + 1/(z + (3/2)/(z + …)))) (60 terms, evaluated backwards).
+    /// </summary>
+    public static double Erf(double z)
+    {
+        double a = Math.Abs(z), result;
+        if (a < 3)
+        {
+            double sum = 0, term = a;
+            for (int n = 0; n < 100; n++)
+            {
+                double add = term / (2 * n + 1);
+                sum += add;
+                if (Math.Abs(add) <= 1e-17 * sum) break;
+                term *= -a * a / (n + 1);
+            }
+            result = 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        else
+        {
+            double f = a;
+            for (int k = 60; k >= 1; k--) f = a + k / 2.0 / f;
+            result = 1 - Math.Exp(-a * a) / (Math.Sqrt(Math.PI) * f);
+        }
+        return z < 0 ? -result : result;
+    }
+}
