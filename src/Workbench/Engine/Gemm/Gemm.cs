@@ -17,7 +17,7 @@ public static unsafe class Gemm
     /// <summary>The backend used by the overloads without an explicit one.</summary>
     public static GemmBackend Backend
     {
-        get => backend ??= DefaultBackend();
+        get => backend ??= Choose(Environment.GetEnvironmentVariable("WB_GEMM"));
         set
         {
             if (!IsAvailable(value)) throw new InvalidOperationException($"Gemm: backend {value} is not available ({OpenBlas.LoadError})");
@@ -30,9 +30,9 @@ public static unsafe class Gemm
 
     public static bool IsAvailable(GemmBackend b) => b != GemmBackend.OpenBlas || OpenBlas.IsAvailable;
 
-    private static GemmBackend DefaultBackend()
+    /// <summary>The backend for a WB_GEMM value: the named one, or OpenBLAS when it loads and Managed otherwise.</summary>
+    internal static GemmBackend Choose(string? requested)
     {
-        var requested = Environment.GetEnvironmentVariable("WB_GEMM");
         if (string.IsNullOrEmpty(requested)) return OpenBlas.IsAvailable ? GemmBackend.OpenBlas : GemmBackend.Managed;
         return requested.ToLowerInvariant() switch
         {
