@@ -44,8 +44,9 @@ public class GemmTests
     [Fact]
     public void ColumnsBeyondOneNcBlockAndBothThreadSplits()
     {
-        // n > NC = 4096 crosses a column block; m = 2 splits columns across threads, m = 200 splits rows.
-        foreach (var (m, n, k) in new[] { (2, 4100, 20), (200, 70, 40) })
+        // n > NC = 4096 crosses a column block and splits columns across threads; m = 400 splits rows.
+        // Both are big enough (≥ 8 MFLOP) for two strips.
+        foreach (var (m, n, k) in new[] { (8, 4200, 150), (400, 70, 150) })
         {
             var p = Problem.Random(m, n, k, false, true, seed: 3);
             var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);

@@ -28,6 +28,13 @@ public static unsafe class Gemm
     public static IReadOnlyList<GemmBackend> AvailableBackends =>
         OpenBlas.IsAvailable ? [GemmBackend.Reference, GemmBackend.Managed, GemmBackend.OpenBlas] : [GemmBackend.Reference, GemmBackend.Managed];
 
+    /// <summary>Worker threads for every backend: <see cref="Par.Threads"/> and OpenBLAS's own pool.</summary>
+    public static void SetThreads(int threads)
+    {
+        Par.Threads = threads;
+        OpenBlas.SetThreads(threads);
+    }
+
     public static bool IsAvailable(GemmBackend b) => b != GemmBackend.OpenBlas || OpenBlas.IsAvailable;
 
     /// <summary>The backend for a WB_GEMM value: the named one, or OpenBLAS when it loads and Managed otherwise.</summary>

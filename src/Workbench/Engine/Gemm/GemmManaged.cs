@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Workbench.Engine;
@@ -16,14 +17,24 @@ internal readonly unsafe struct GemmB
 
     public GemmB(float* data, int ld, bool trans) { Data = data; Ld = ld; Trans = trans; }
     public GemmB(Storage compact, long offset, int ld, bool trans) { Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
+
+    private GemmB(float* data, Storage? compact, long offset, int ld, bool trans) { Data = data; Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
+
+    /// <summary>op(B)[:, j0:], the same matrix starting j0 columns later.</summary>
+    public GemmB Columns(int j0)
+    {
+        long shift = Trans ? (long)j0 * Ld : j0;
+        return Compact is null ? new GemmB(Data + shift, null, 0, Ld, Trans) : new GemmB(null, Compact, Offset + shift, Ld, Trans);
+    }
 }
 
 /// <summary>
-/// Blocked, packed, multi-threaded SGEMM (the GotoBLAS/BLIS loop nest). For each NC-column block of B and
-/// each KC-deep slice: pack B[KC×NC] into NR-wide panels (shared, L3), then every thread packs its own
-/// MC×KC blocks of A into MR-tall panels (L2) and runs the MR×NR register-blocked micro-kernel over them,
-/// one NR panel of B (L1) at a time. Transposes are absorbed by the packing; edges are zero-padded panels
-/// whose partial tiles go through a small buffer. β is applied by the first KC slice only.
+/// Blocked, packed, multi-threaded SGEMM (the GotoBLAS/BLIS loop nest). The threads split C into independent
+/// column (or, for narrow C, row) strips and run the serial algorithm on their strip, so they never wait
+/// for each other: for each NC-column block of B and each KC-deep slice, pack B[KC×NC] into NR-wide panels
+/// (L3), then for each MC-row block pack A into MR-tall panels (L2) and run the MR×NR register-blocked
+/// micro-kernel over them, one NR panel of B (L1) at a time. Transposes are absorbed by the packing; edges
+/// are zero-padded panels whose partial tiles go through a small buffer. β is applied by the first KC slice.
 /// </summary>
 internal static unsafe class GemmManaged
 {
@@ -35,73 +46,83 @@ internal static unsafe class GemmManaged
     public static void Sgemm(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
         float* a, int lda, GemmB b, float beta, float* c, int ldc)
     {
-        int mr = uk.MR, nr = uk.NR;
-        int ncMax = Math.Min(NC, RoundUp(n, nr)), kcMax = Math.Min(KC, k);
-        float* bPack = Alloc((long)kcMax * ncMax);
+        // Each strip repacks the operand it shares (A for column strips, B for row strips): split the
+        // longer side of C, whose repacking costs least relative to the product.
+        // A strip gets at least ~4 MFLOP, so small products stay on the calling thread.
+        long flopsPerPanel = 2L * k * (n >= m ? (long)m * uk.NR : (long)n * uk.MR);
+        int minPanels = (int)Math.Clamp((4L << 20) / Math.Max(1, flopsPerPanel), 1, int.MaxValue);
+        if (n >= m)
+            Par.For(CeilDiv(n, uk.NR), minPanels, (s, e) =>
+            {
+                int j0 = s * uk.NR, j1 = Math.Min(n, e * uk.NR);
+                Serial(uk, transA, m, j1 - j0, k, alpha, a, lda, b.Columns(j0), beta, c + j0, ldc);
+            });
+        else
+            Par.For(CeilDiv(m, uk.MR), minPanels, (s, e) =>
+            {
+                int i0 = s * uk.MR, i1 = Math.Min(m, e * uk.MR);
+                Serial(uk, transA, i1 - i0, n, k, alpha, a + (transA ? i0 : (long)i0 * lda), lda, b, beta, c + (long)i0 * ldc, ldc);
+            });
+    }
+
+    /// <summary>The blocked loop nest on one thread.</summary>
+    private static void Serial(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
+        float* a, int lda, GemmB b, float beta, float* c, int ldc)
+    {
+        int nr = uk.NR;
+        float* bPack = Alloc((long)Math.Min(KC, k) * Math.Min(NC, RoundUp(n, nr)));
+        float* aPack = Alloc((long)Math.Min(KC, k) * Math.Min(MC, RoundUp(m, uk.MR)));
         try
         {
             for (int jc = 0; jc < n; jc += NC)
             {
-                int nc = Math.Min(NC, n - jc), panelsN = CeilDiv(nc, nr), panelsM = CeilDiv(m, mr);
+                int nc = Math.Min(NC, n - jc);
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    float betaSlice = pc == 0 ? beta : 1f;
-                    // B[pc:pc+kc, jc:jc+nc] → panels of kc×NR (zero-padded columns).
-                    Par.For(panelsN, Math.Max(1, (1 << 16) / (kc * nr)), (s, e) => PackB(b, pc, kc, jc, nc, nr, s, e, bPack));
-                    // Split rows across threads when there are enough of them, columns otherwise (thin A).
-                    int minPanels = Math.Max(1, (1 << 20) / (2 * mr * nr * kc));
-                    if (panelsM >= 4 * Par.Threads)
-                        Par.For(panelsM, Math.Max(1, minPanels / panelsN), (s, e) =>
-                            Macro(uk, transA, a, lda, s * mr, Math.Min(m, e * mr), pc, kc, bPack, jc, nc, 0, panelsN, alpha, betaSlice, c, ldc));
-                    else
-                        Par.For(panelsN, Math.Max(1, minPanels / panelsM), (s, e) =>
-                            Macro(uk, transA, a, lda, 0, m, pc, kc, bPack, jc, nc, s, e, alpha, betaSlice, c, ldc));
-                }
-            }
-        }
-        finally { NativeMemory.AlignedFree(bPack); }
-    }
-
-    /// <summary>Rows [i0, i1) × B panels [jr0, jr1) of one packed KC slice, in MC-row blocks of packed A.</summary>
-    private static void Macro(GemmMicroKernel uk, bool transA, float* a, int lda, int i0, int i1, int pc, int kc,
-        float* bPack, int jc, int nc, int jr0, int jr1, float alpha, float beta, float* c, int ldc)
-    {
-        int mr = uk.MR, nr = uk.NR;
-        float* aPack = Alloc((long)MC * kc);
-        float* tile = stackalloc float[GemmMicroKernel.MaxTile];
-        try
-        {
-            for (int ic = i0; ic < i1; ic += MC)
-            {
-                int mc = Math.Min(MC, i1 - ic);
-                PackA(transA, a, lda, ic, mc, pc, kc, mr, aPack);
-                for (int jr = jr0; jr < jr1; jr++)
-                {
-                    int j = jc + jr * nr, nValid = Math.Min(nr, jc + nc - j);
-                    float* bp = bPack + (long)jr * nr * kc;
-                    for (int ir = 0; ir * mr < mc; ir++)
+                    PackB(b, pc, kc, jc, nc, nr, bPack);
+                    for (int ic = 0; ic < m; ic += MC)
                     {
-                        int i = ic + ir * mr, mValid = Math.Min(mr, ic + mc - i);
-                        float* ap = aPack + (long)ir * mr * kc, cp = c + (long)i * ldc + j;
-                        if (mValid == mr && nValid == nr) { uk.Run(kc, ap, bp, cp, ldc, alpha, beta); continue; }
-                        // Partial tile: compute the full MR×NR into the buffer, keep the valid corner.
-                        uk.Run(kc, ap, bp, tile, nr, 1f, 0f);
-                        for (int r = 0; r < mValid; r++)
-                            for (int q = 0; q < nValid; q++)
-                            {
-                                // c_rq = α t_rq + β c_rq (C unread when β = 0)
-                                float prior = beta == 0 ? 0 : beta * cp[(long)r * ldc + q];
-                                cp[(long)r * ldc + q] = alpha * tile[r * nr + q] + prior;
-                            }
+                        int mc = Math.Min(MC, m - ic);
+                        PackA(transA, a, lda, ic, mc, pc, kc, uk.MR, aPack);
+                        Macro(uk, mc, nc, kc, aPack, bPack, alpha, pc == 0 ? beta : 1f, c + (long)ic * ldc + jc, ldc);
                     }
                 }
             }
         }
-        finally { NativeMemory.AlignedFree(aPack); }
+        finally { NativeMemory.AlignedFree(bPack); NativeMemory.AlignedFree(aPack); }
+    }
+
+    /// <summary>C[mc×nc] (+)= packed A[mc×kc] · packed B[kc×nc]: every NR panel of B against every MR panel of A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro(GemmMicroKernel uk, int mc, int nc, int kc, float* aPack, float* bPack, float alpha, float beta, float* c, int ldc)
+    {
+        int mr = uk.MR, nr = uk.NR;
+        float* tile = stackalloc float[GemmMicroKernel.MaxTile];
+        for (int j = 0; j < nc; j += nr)
+        {
+            int nValid = Math.Min(nr, nc - j);
+            float* bp = bPack + (long)j * kc;
+            for (int i = 0; i < mc; i += mr)
+            {
+                int mValid = Math.Min(mr, mc - i);
+                float* ap = aPack + (long)i * kc, cp = c + (long)i * ldc + j;
+                if (mValid == mr && nValid == nr) { uk.Run(kc, ap, bp, cp, ldc, alpha, beta); continue; }
+                // Partial tile: compute the full MR×NR into the buffer, keep the valid corner.
+                uk.Run(kc, ap, bp, tile, nr, 1f, 0f);
+                for (int r = 0; r < mValid; r++)
+                    for (int q = 0; q < nValid; q++)
+                    {
+                        // c_rq = α t_rq + β c_rq (C unread when β = 0)
+                        float prior = beta == 0 ? 0 : beta * cp[(long)r * ldc + q];
+                        cp[(long)r * ldc + q] = alpha * tile[r * nr + q] + prior;
+                    }
+            }
+        }
     }
 
     /// <summary>op(A)[ic:ic+mc, pc:pc+kc] → MR-row panels, each kc columns of MR values (zero-padded rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(bool transA, float* a, int lda, int ic, int mc, int pc, int kc, int mr, float* dst)
     {
         for (int ir = 0; ir * mr < mc; ir++, dst += (long)mr * kc)
@@ -129,13 +150,14 @@ internal static unsafe class GemmManaged
         }
     }
 
-    /// <summary>Panels [jr0, jr1) of op(B)[pc:pc+kc, jc:jc+nc]; compact B is widened into a per-panel buffer first.</summary>
-    private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, int jr0, int jr1, float* bPack)
+    /// <summary>op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels; compact B is widened into a per-panel buffer first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, float* bPack)
     {
         float* wide = b.Compact is null ? null : Alloc((long)kc * nr);
         try
         {
-            for (int jr = jr0; jr < jr1; jr++)
+            for (int jr = 0; jr * nr < nc; jr++)
             {
                 int j0 = jc + jr * nr, valid = Math.Min(nr, jc + nc - j0);
                 float* dst = bPack + (long)jr * nr * kc;
@@ -159,6 +181,7 @@ internal static unsafe class GemmManaged
     }
 
     /// <summary>One kc×NR panel: row p holds op(B)[p, 0..valid) then zeros. src points at op(B)[0, 0].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBPanel(float* src, int ld, bool trans, int kc, int valid, int nr, float* dst)
     {
         if (trans)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -37,6 +38,7 @@ internal sealed unsafe class GemmMicroKernel
         : Vector256.IsHardwareAccelerated && Fma.IsSupported ? V256
         : Scalar;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -75,6 +77,7 @@ internal sealed unsafe class GemmMicroKernel
         Vector512.FusedMultiplyAdd(al, v1, be * Vector512.Load(c + 16)).Store(c + 16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -109,6 +112,7 @@ internal sealed unsafe class GemmMicroKernel
         Vector256.FusedMultiplyAdd(al, v1, be * Vector256.Load(c + 8)).Store(c + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel4x8(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {
         float* acc = stackalloc float[4 * 8];

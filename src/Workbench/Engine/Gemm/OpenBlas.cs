@@ -17,11 +17,14 @@ internal static unsafe class OpenBlas
 
     public static bool IsAvailable => sgemm != null;
 
+    private static delegate* unmanaged[Cdecl]<int, void> setThreads;
+
     private static delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Load()
     {
         foreach (var name in new[] { "libopenblas.so.0", "libopenblas.so", "libopenblas" })
         {
             if (!NativeLibrary.TryLoad(name, out var handle)) continue;
+            if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var set)) setThreads = (delegate* unmanaged[Cdecl]<int, void>)set;
             if (NativeLibrary.TryGetExport(handle, "cblas_sgemm", out var address))
                 return (delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)address;
             LoadError = $"{name} has no cblas_sgemm";
@@ -29,6 +32,12 @@ internal static unsafe class OpenBlas
         }
         LoadError = "libopenblas.so.0 not found";
         return null;
+    }
+
+    /// <summary>OpenBLAS's own worker count (it does not use <see cref="Par"/>); ignored when unavailable.</summary>
+    public static void SetThreads(int threads)
+    {
+        if (sgemm != null && setThreads != null) setThreads(threads);
     }
 
     /// <summary>Arguments as in <see cref="Gemm.Sgemm(bool,bool,int,int,int,float,ReadOnlySpan{float},int,ReadOnlySpan{float},int,float,Span{float},int)"/>, already validated, m, n, k &gt; 0.</summary>
