@@ -116,9 +116,26 @@ public sealed partial class Tensor
     {
         var result = new float[Numel];
         if (IsContiguous) { Storage.ReadFloat(Offset, result); return result; }
-        int i = 0;
-        foreach (var offset in ElementOffsets()) { Span<float> one = stackalloc float[1]; Storage.ReadFloat(offset, one); result[i++] = one[0]; }
+        GatherStrided(result);
         return result;
+    }
+
+    /// <summary>Copies a strided view into row-major order, one innermost run at a time.</summary>
+    private void GatherStrided(float[] result)
+    {
+        int last = Rank - 1, run = Shape[last], step = Strides[last];
+        var scratch = step == 1 || Storage is F32Storage ? null : new float[1];
+        var outer = new int[Math.Max(last, 0)];
+        for (long written = 0; written < result.Length; written += run)
+        {
+            long o = Offset;
+            for (int d = 0; d < last; d++) o += (long)outer[d] * Strides[d];
+            var dst = result.AsSpan((int)written, run);
+            if (step == 1) Storage.ReadFloat(o, dst);
+            else if (Storage is F32Storage f) for (int j = 0; j < run; j++) dst[j] = f.Data[o + (long)j * step];
+            else for (int j = 0; j < run; j++) { Storage.ReadFloat(o + (long)j * step, scratch); dst[j] = scratch![0]; }
+            for (int d = last - 1; d >= 0 && ++outer[d] == Shape[d]; d--) outer[d] = 0;
+        }
     }
 
     public float Item()
