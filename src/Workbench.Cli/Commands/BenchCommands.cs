@@ -8,6 +8,7 @@ public static class BenchCommands
     public static Command Build()
     {
         var bench = new Command("bench", "Benchmarks (JSON output with --json)");
+        bench.Subcommands.Add(BenchQuantCommand.Build());
         return bench;
     }
 }
