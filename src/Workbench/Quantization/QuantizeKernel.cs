@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Workbench.Engine;
 
 namespace Workbench.Quantization;
@@ -39,8 +38,8 @@ public static class QuantizeKernel
     }
 
     /// <summary>
-    /// The same bytes, faster: blocks in parallel, absmax and the 16-way nearest-code search in Vector512 for
-    /// 4-bit books (the same fp32 operations as <see cref="Reference"/>, so the same ties), bisection for 8-bit.
+    /// The same bytes, faster: blocks in parallel, absmax and the nearest-code search over all codes in Vector256
+    /// (AVX2) for 4-bit books (the same fp32 operations as <see cref="Reference"/>, so the same ties), bisection for 8-bit.
     /// </summary>
     public static unsafe void Fast(ReadOnlySpan<float> x, CodeBook book, int blockSize, Span<byte> codes, Span<float> absmax)
     {
@@ -69,11 +68,11 @@ public static class QuantizeKernel
     {
         int i = 0;
         float m = 0f;
-        if (Vector512.IsHardwareAccelerated && count >= 16)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
         {
-            var acc = Vector512<float>.Zero;
-            for (; i + 16 <= count; i += 16) acc = Vector512.Max(acc, Vector512.Abs(Vector512.Load(x + i)));
-            for (int k = 0; k < 16; k++) m = MathF.Max(m, acc.GetElement(k));
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= count; i += 8) acc = Vector256.Max(acc, Vector256.Abs(Vector256.Load(x + i)));
+            for (int k = 0; k < 8; k++) m = MathF.Max(m, acc.GetElement(k));
         }
         for (; i < count; i++) m = MathF.Max(m, MathF.Abs(x[i]));
         return m;
@@ -84,31 +83,18 @@ public static class QuantizeKernel
     {
         var values = book.Values;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var scale = Vector512.Create(r);
-            var one = Vector512<float>.One;
-            var minusOne = -one;
             for (; i + 16 <= count; i += 16)
             {
-                // s = clamp(x · r, −1, 1), written with compares so that NaN passes through as in Math.Clamp
-                var s = Vector512.Load(x + i) * scale;
-                s = Vector512.ConditionalSelect(Vector512.GreaterThan(s, one), one, s);
-                s = Vector512.ConditionalSelect(Vector512.LessThan(s, minusOne), minusOne, s);
-                // q = argmin_k |s − code_k|, strict < keeps the first index on ties
-                var best = Vector512.Abs(s - Vector512.Create(values[0]));
-                var index = Vector512<int>.Zero;
-                for (int k = 1; k < values.Length; k++)
-                {
-                    var d = Vector512.Abs(s - Vector512.Create(values[k]));
-                    var closer = Vector512.LessThan(d, best);
-                    best = Vector512.ConditionalSelect(closer, d, best);
-                    index = Vector512.ConditionalSelect(closer.AsInt32(), Vector512.Create(k), index);
-                }
+                var first = NearestCodes(Vector256.Load(x + i), r, values);
+                var second = NearestCodes(Vector256.Load(x + i + 8), r, values);
                 // pairs (even, odd) as one 64-bit lane: byte = even << 4 | odd; then narrow 8 lanes to 8 bytes
-                var pairs = index.AsInt64();
-                var packed = ((pairs & Vector512.Create(0xFL)) << 4) | (pairs >>> 32);
-                *(ulong*)(codes + i / 2) = Avx512F.ConvertToVector128Byte(packed).AsUInt64().ToScalar();
+                var mask = Vector256.Create(0xFL);
+                var a = ((first.AsInt64() & mask) << 4) | (first.AsInt64() >>> 32);
+                var b = ((second.AsInt64() & mask) << 4) | (second.AsInt64() >>> 32);
+                var bytes = Vector256.Narrow(Vector256.Narrow(Vector256.Narrow(a, b), Vector256<int>.Zero), Vector256<short>.Zero);
+                *(ulong*)(codes + i / 2) = bytes.AsUInt64().ToScalar();
             }
         }
         for (; i < count; i += 2)
@@ -117,6 +103,27 @@ public static class QuantizeKernel
             int lo = i + 1 < count ? book.Nearest(Math.Clamp(x[i + 1] * r, -1f, 1f)) : book.Nearest(0f);
             codes[i / 2] = (byte)(hi << 4 | lo);
         }
+    }
+
+    /// <summary>argmin_k |clamp(x·r, −1, 1) − code_k| for 8 lanes, with the same fp32 operations and ties as <see cref="CodeBook.Nearest"/>.</summary>
+    private static Vector256<int> NearestCodes(Vector256<float> x, float r, float[] values)
+    {
+        var one = Vector256<float>.One;
+        // s = clamp(x · r, −1, 1), written with compares so that NaN passes through as in Math.Clamp
+        var s = x * Vector256.Create(r);
+        s = Vector256.ConditionalSelect(Vector256.GreaterThan(s, one), one, s);
+        s = Vector256.ConditionalSelect(Vector256.LessThan(s, -one), -one, s);
+        // strict < keeps the first index on ties, and NaN (never closer) keeps index 0
+        var best = Vector256.Abs(s - Vector256.Create(values[0]));
+        var index = Vector256<int>.Zero;
+        for (int k = 1; k < values.Length; k++)
+        {
+            var d = Vector256.Abs(s - Vector256.Create(values[k]));
+            var closer = Vector256.LessThan(d, best);
+            best = Vector256.ConditionalSelect(closer, d, best);
+            index = Vector256.ConditionalSelect(closer.AsInt32(), Vector256.Create(k), index);
+        }
+        return index;
     }
 
     private static unsafe void QuantizeBlock8(float* x, int count, float r, CodeBook book, byte* codes)
