@@ -10,6 +10,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Benchmarks (JSON output with --json)");
         bench.Subcommands.Add(BenchMatmulCommand.Build());
         bench.Subcommands.Add(BenchTrainStepCommand.Build());
+        bench.Subcommands.Add(BenchQuantCommand.Build());
         return bench;
     }
 }

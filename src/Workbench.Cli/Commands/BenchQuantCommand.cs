@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Workbench.Engine;
+using Workbench.Quantization;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary>
+/// <c>wb bench quant --type nf4|fp4|int4|int8 --blocksize 64 [--double-quant] [--n 16777216] --json</c>:
+/// quantises and dequantises n values drawn from N(0, 1) and reports throughput (fp32 GB/s, best of
+/// --repeat runs), the reconstruction error (mean absolute, RMS, max) and the stored bits per parameter.
+/// </summary>
+public static class BenchQuantCommand
+{
+    public static Command Build()
+    {
+        var type = new Option<string>("--type") { Description = "nf4, fp4, int4 or int8", DefaultValueFactory = _ => "nf4" };
+        var blockSize = new Option<int>("--blocksize") { Description = "values per absmax block (power of two, 32..4096)", DefaultValueFactory = _ => 64 };
+        var doubleQuant = new Option<bool>("--double-quant") { Description = "quantise the absmax constants too (8-bit, blocks of 256)" };
+        var n = new Option<int>("--n") { Description = "number of values", DefaultValueFactory = _ => 16_777_216 };
+        var repeat = new Option<int>("--repeat") { Description = "timed runs; the fastest counts", DefaultValueFactory = _ => 3 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        var cmd = new Command("quant", "Block-wise quantisation speed and error on N(0,1) data") { type, blockSize, doubleQuant, n, repeat, seed, json };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var result = Run(QuantTypes.Parse(pr.GetValue(type)!), pr.GetValue(blockSize), pr.GetValue(doubleQuant),
+                    pr.GetValue(n), Math.Max(1, pr.GetValue(repeat)), pr.GetValue(seed));
+                if (pr.GetValue(json)) CliOutput.WriteJson(result);
+                else foreach (var (key, value) in result) Console.WriteLine($"{key,-20} {value}");
+                return 0;
+            }
+            catch (ArgumentException e) { return CliOutput.Fail(e.Message); }
+        });
+        return cmd;
+    }
+
+    public static JsonObject Run(QuantType type, int blockSize, bool doubleQuant, int n, int repeat, int seed)
+    {
+        if (n <= 0) throw new ArgumentException($"bench quant: --n must be positive, got {n}");
+        var x = Tensor.Randn(new Random(seed), 1f, n);
+        QuantizedTensor q = QuantizedTensor.Quantize(x, type, blockSize, doubleQuant);   // warm-up (JIT)
+        double quantizeSeconds = Best(repeat, () => q = QuantizedTensor.Quantize(x, type, blockSize, doubleQuant));
+        var y = new float[n];
+        q.DequantizeRange(0, y);
+        double dequantizeSeconds = Best(repeat, () => q.DequantizeRange(0, y));
+
+        // errors of the round trip: e_i = y_i − x_i
+        var xs = x.Span;
+        double sumAbs = 0, sumSquares = 0, max = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double e = Math.Abs((double)y[i] - xs[i]);
+            sumAbs += e;
+            sumSquares += e * e;
+            max = Math.Max(max, e);
+        }
+        double bytes = 4.0 * n;
+        return new JsonObject
+        {
+            ["type"] = type.Name(),
+            ["blocksize"] = blockSize,
+            ["double_quant"] = doubleQuant,
+            ["n"] = n,
+            ["threads"] = Par.Threads,
+            ["quantize_ms"] = Math.Round(quantizeSeconds * 1e3, 3),
+            ["dequantize_ms"] = Math.Round(dequantizeSeconds * 1e3, 3),
+            ["quantize_gbps"] = Math.Round(bytes / quantizeSeconds / 1e9, 3),
+            ["dequantize_gbps"] = Math.Round(bytes / dequantizeSeconds / 1e9, 3),
+            ["mean_abs_error"] = sumAbs / n,
+            ["rmse"] = Math.Sqrt(sumSquares / n),
+            ["max_error"] = max,
+            ["bits_per_parameter"] = q.BitsPerParameter,
+        };
+    }
+
+    private static double Best(int repeat, Action action)
+    {
+        double best = double.MaxValue;
+        for (int r = 0; r < repeat; r++)
+        {
+            var watch = Stopwatch.StartNew();
+            action();
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+}
