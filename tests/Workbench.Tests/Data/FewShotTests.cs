@@ -45,7 +45,11 @@ public class FewShotTests
 
     [Fact]
     public void NumpyPermutationMatches()
-        => Assert.Equal(Ints(G("numpy_permutation_600_seed1234")), new NumpyRandomState(1234).Permutation(600));
+    {
+        Assert.Equal(Ints(G("numpy_permutation_600_seed1234")), new NumpyRandomState(1234).Permutation(600));
+        // the seed's 500 test positions in the full NSMC test set (49,997 non-empty rows)
+        Assert.Equal(Ints(G("numpy_choice_49997_500_seed1234")), new NumpyRandomState(1234).ChoiceWithoutReplacement(49997, 500));
+    }
 
     [Fact]
     public void CleaningMatchesPythonRegexOnTrickyStrings()
