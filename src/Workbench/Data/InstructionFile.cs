@@ -76,9 +76,8 @@ public static class InstructionFile
                 if (error is null) records.Add(record!);
                 else Report(new DataIssue(path, line, error), policy, warnings);
             }
-            if (reader.TokenType != JsonTokenType.EndArray) throw new DataFormatException(new DataIssue(path, line, "JSON array is not closed"));
         }
-        catch (JsonException e)
+        catch (JsonException e)   // includes an unclosed array: the reader rejects incomplete JSON
         {
             int at = e.LineNumber is long l ? (int)l + 1 : line;
             throw new DataFormatException(new DataIssue(path, at, $"malformed JSON: {e.Message}"));

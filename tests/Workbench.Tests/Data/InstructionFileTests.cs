@@ -89,6 +89,8 @@ public class InstructionFileTests
         var e = Assert.Throws<DataFormatException>(() => InstructionFile.Load(f.Path, Schema, BadRecordPolicy.Skip));
         Assert.Equal(3, e.Issue.Line);
         Assert.Contains("malformed JSON", e.Message);
+        using var open = new TempFile("[\n {\"instruction\": \"a\", \"output\": \"A\"},\n", ".json");
+        Assert.Contains("malformed JSON", Assert.Throws<DataFormatException>(() => InstructionFile.Load(open.Path, Schema, BadRecordPolicy.Skip)).Message);
     }
 
     [Fact]
