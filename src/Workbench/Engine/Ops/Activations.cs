@@ -208,13 +208,13 @@ public static class ActivationKernel
     }
 
     /// <summary>
-    /// erf in double to ~1e-14: the Taylor series 2/√π Σ (−1)ⁿ z²ⁿ⁺¹ / (n!(2n+1)) for |z| &lt; 3, else
-    /// 1 − erfc(z) with erfc(z) = e^(−z²)/√π · 1/(z + ½/(z + 1/(z + (3/2)/(z + …)))) (60 terms, evaluated backwards).
+    /// erf in double to ~2e-15: the Taylor series 2/√π Σ (−1)ⁿ z²ⁿ⁺¹ / (n!(2n+1)) for |z| &lt; 2, else
+    /// 1 − erfc(z) with erfc(z) = e^(−z²)/√π · 1/(z + ½/(z + 1/(z + (3/2)/(z + …)))) (100 terms, evaluated backwards).
     /// </summary>
     public static double Erf(double z)
     {
         double a = Math.Abs(z), result;
-        if (a < 3)
+        if (a < 2)
         {
             double sum = 0, term = a;
             for (int n = 0; n < 100; n++)
@@ -229,7 +229,7 @@ public static class ActivationKernel
         else
         {
             double f = a;
-            for (int k = 60; k >= 1; k--) f = a + k / 2.0 / f;
+            for (int k = 100; k >= 1; k--) f = a + k / 2.0 / f;
             result = 1 - Math.Exp(-a * a) / (Math.Sqrt(Math.PI) * f);
         }
         return z < 0 ? -result : result;

@@ -25,6 +25,10 @@ public static partial class Ops
         BroadcastKernel.Fast(op, Memory(av), av.Shape, Memory(bv), bv.Shape, Memory(y), shape);
         var aShape = a.Shape;
         var bShape = b.Shape;
+        // Saved for backward, only what it reads: Mul needs the other operand; Div needs b, and y for db.
+        var savedA = op == BinaryOp.Mul && b.RequiresGrad ? av : null;
+        var savedB = op == BinaryOp.Mul && a.RequiresGrad || op == BinaryOp.Div ? bv : null;
+        var savedY = op == BinaryOp.Div && b.RequiresGrad ? y : null;
         return Autograd.Record(y, op.ToString(), [a, b], g =>
         {
             // (shape) → each input's shape by summing over broadcast dimensions.
@@ -43,13 +47,13 @@ public static partial class Ops
                     break;
                 case BinaryOp.Mul:
                     // da = g ⊙ b, db = g ⊙ a
-                    if (a.RequiresGrad) da = SumToShape(Mul(g, bv), aShape);
-                    if (b.RequiresGrad) db = SumToShape(Mul(g, av), bShape);
+                    if (a.RequiresGrad) da = SumToShape(Mul(g, savedB!), aShape);
+                    if (b.RequiresGrad) db = SumToShape(Mul(g, savedA!), bShape);
                     break;
                 case BinaryOp.Div:
                     // da = g / b, db = −g ⊙ y / b   (y = a / b)
-                    if (a.RequiresGrad) da = SumToShape(Div(g, bv), aShape);
-                    if (b.RequiresGrad) db = SumToShape(Scale(Div(Mul(g, y), bv), -1f), bShape);
+                    if (a.RequiresGrad) da = SumToShape(Div(g, savedB!), aShape);
+                    if (b.RequiresGrad) db = SumToShape(Scale(Div(Mul(g, savedY!), savedB!), -1f), bShape);
                     break;
             }
             return [da, db];

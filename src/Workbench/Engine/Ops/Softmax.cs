@@ -44,7 +44,7 @@ public static class SoftmaxKernel
                 for (int j = 0; j < n; j++) s += Math.Exp(x[at(j)] - m);
                 // y_j = exp(x_j − m) / s   or   x_j − m − log s
                 for (int j = 0; j < n; j++)
-                    y[at(j)] = log ? (float)(x[at(j)] - m - Math.Log(s)) : (float)(Math.Exp(x[at(j)] - m) / s);
+                    y[at(j)] = log ? (float)((x[at(j)] - m) - Math.Log(s)) : (float)(Math.Exp(x[at(j)] - m) / s);
             }
     }
 
@@ -87,10 +87,14 @@ public static class SoftmaxKernel
                 }
                 if (log)
                 {
-                    // y_j = x_j − (m + log s)
+                    // y_j = (x_j − m) − log s
                     TensorPrimitives.Log(s, s);
-                    TensorPrimitives.Add(s, m, s);
-                    for (int j = 0; j < n; j++) TensorPrimitives.Subtract(xs.Slice(j * inner, inner), s, ys.Slice(j * inner, inner));
+                    for (int j = 0; j < n; j++)
+                    {
+                        var yj = ys.Slice(j * inner, inner);
+                        TensorPrimitives.Subtract(xs.Slice(j * inner, inner), m, yj);
+                        TensorPrimitives.Subtract(yj, s, yj);
+                    }
                 }
                 else
                     for (int j = 0; j < n; j++) TensorPrimitives.Divide(ys.Slice(j * inner, inner), s, ys.Slice(j * inner, inner));
@@ -102,12 +106,13 @@ public static class SoftmaxKernel
     private static void ForwardRow(ReadOnlySpan<float> x, bool log, Span<float> y)
     {
         float m = TensorPrimitives.Max(x);
-        // y = exp(x − m) / Σ exp(x − m)   or   x − (m + log Σ exp(x − m))
+        // y = exp(x − m) / Σ exp(x − m)   or   (x − m) − log Σ exp(x − m)
         TensorPrimitives.Subtract(x, m, y);
         TensorPrimitives.Exp(y, y);
         float s = ReduceKernel.SumAll(y);
-        if (log) TensorPrimitives.Subtract(x, m + MathF.Log(s), y);
-        else TensorPrimitives.Multiply(y, 1f / s, y);
+        if (!log) { TensorPrimitives.Multiply(y, 1f / s, y); return; }
+        TensorPrimitives.Subtract(x, m, y);
+        TensorPrimitives.Subtract(y, MathF.Log(s), y);
     }
 
     public static void Backward(ReadOnlyMemory<float> y, ReadOnlyMemory<float> g, int outer, int n, int inner, bool log, Memory<float> dx)
