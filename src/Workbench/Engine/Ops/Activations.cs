@@ -53,23 +53,23 @@ public static partial class Ops
     }
 }
 
-/// <summary>A scalar activation f: a readable double-precision formula and a Vector512 fp32 version of f and f'.</summary>
+/// <summary>A scalar activation f: a readable double-precision formula and a Vector256 fp32 version of f and f' (AVX2; the CI machines have no AVX-512).</summary>
 public interface IActivation
 {
     static abstract double Value(double x);
     static abstract double Derivative(double x);
-    static abstract Vector512<float> Value(Vector512<float> x);
-    static abstract Vector512<float> Derivative(Vector512<float> x);
+    static abstract Vector256<float> Value(Vector256<float> x);
+    static abstract Vector256<float> Derivative(Vector256<float> x);
 }
 
 /// <summary>
 /// y = f(x) ⊙ up (up empty: y = f(x)) and its backward dx = g ⊙ up ⊙ f'(x), dup = g ⊙ f(x).
 /// <see cref="ForwardReference{T}"/>/<see cref="BackwardReference{T}"/> evaluate the double formulas element
-/// by element; <see cref="Forward{T}"/>/<see cref="Backward{T}"/> run 16 lanes at a time over chunks in parallel.
+/// by element; <see cref="Forward{T}"/>/<see cref="Backward{T}"/> run 8 lanes at a time over chunks in parallel.
 /// </summary>
 public static class ActivationKernel
 {
-    private const int Lanes = 16;
+    private const int Lanes = 8; // Vector256<float>.Count
     private const int MinChunk = 1 << 14;
 
     public static void ForwardReference<T>(ReadOnlySpan<float> x, ReadOnlySpan<float> up, Span<float> y) where T : struct, IActivation
@@ -115,22 +115,22 @@ public static class ActivationKernel
             {
                 int len = Math.Min(Lanes, xs.Length - i);
                 var (xv, gv) = (Load(xs, i, len), Load(gs, i, len));
-                if (!dxs.IsEmpty) Store(gv * T.Derivative(xv) * (us.IsEmpty ? Vector512<float>.One : Load(us, i, len)), dxs, i, len);
+                if (!dxs.IsEmpty) Store(gv * T.Derivative(xv) * (us.IsEmpty ? Vector256<float>.One : Load(us, i, len)), dxs, i, len);
                 if (!dus.IsEmpty) Store(gv * T.Value(xv), dus, i, len);
             }
         });
 
-    /// <summary>16 lanes from s[i..i+len), zero-padded when len &lt; 16.</summary>
-    private static Vector512<float> Load(ReadOnlySpan<float> s, int i, int len)
+    /// <summary>8 lanes from s[i..i+len), zero-padded when len &lt; 8.</summary>
+    private static Vector256<float> Load(ReadOnlySpan<float> s, int i, int len)
     {
-        if (len == Lanes) return Vector512.Create(s.Slice(i, Lanes));
+        if (len == Lanes) return Vector256.Create(s.Slice(i, Lanes));
         Span<float> buffer = stackalloc float[Lanes];
         buffer.Clear();
         s.Slice(i, len).CopyTo(buffer);
-        return Vector512.Create(buffer);
+        return Vector256.Create(buffer);
     }
 
-    private static void Store(Vector512<float> v, Span<float> d, int i, int len)
+    private static void Store(Vector256<float> v, Span<float> d, int i, int len)
     {
         if (len == Lanes) { v.CopyTo(d.Slice(i, Lanes)); return; }
         Span<float> buffer = stackalloc float[Lanes];
@@ -139,18 +139,18 @@ public static class ActivationKernel
     }
 
     /// <summary>σ(x) = 1 / (1 + e^−x); saturates to exactly 0 or 1 without NaN.</summary>
-    private static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+    private static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
 
     /// <summary>silu(x) = x·σ(x);  silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
     public readonly struct Silu : IActivation
     {
         public static double Value(double x) => x / (1 + Math.Exp(-x));
         public static double Derivative(double x) { double s = 1 / (1 + Math.Exp(-x)); return s * (1 + x * (1 - s)); }
-        public static Vector512<float> Value(Vector512<float> x) => x * Sigmoid(x);
-        public static Vector512<float> Derivative(Vector512<float> x)
+        public static Vector256<float> Value(Vector256<float> x) => x * Sigmoid(x);
+        public static Vector256<float> Derivative(Vector256<float> x)
         {
             var s = Sigmoid(x);
-            return s * (Vector512<float>.One + x * (Vector512<float>.One - s));
+            return s * (Vector256<float>.One + x * (Vector256<float>.One - s));
         }
     }
 
@@ -165,19 +165,19 @@ public static class ActivationKernel
 
         public static double Value(double x) => 0.5 * x * (1 + Erf(x / Math.Sqrt(2)));
         public static double Derivative(double x) => 0.5 * (1 + Erf(x / Math.Sqrt(2))) + x * Math.Exp(-0.5 * x * x) * InvSqrt2Pi;
-        public static Vector512<float> Value(Vector512<float> x) => x * Phi(x);
-        public static Vector512<float> Derivative(Vector512<float> x) =>
-            Phi(x) + x * Vector512.Exp(-0.5f * x * x) * Vector512.Create((float)InvSqrt2Pi);
+        public static Vector256<float> Value(Vector256<float> x) => x * Phi(x);
+        public static Vector256<float> Derivative(Vector256<float> x) =>
+            Phi(x) + x * Vector256.Exp(-0.5f * x * x) * Vector256.Create((float)InvSqrt2Pi);
 
         /// <summary>Φ(x) = ½·erfc(−x/√2): with z = |x|/√2, t = 1/(1 + z/2), erfc(z) ≈ t·exp(−z² + P(t)).</summary>
-        private static Vector512<float> Phi(Vector512<float> x)
+        private static Vector256<float> Phi(Vector256<float> x)
         {
-            var z = Vector512.Abs(x) * 0.70710678f;
-            var t = Vector512<float>.One / (Vector512<float>.One + 0.5f * z);
-            var p = Vector512.Create(0.17087277f);
-            foreach (float c in ErfcCoefficients) p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(c));
-            var halfErfc = 0.5f * t * Vector512.Exp(p - z * z);
-            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), halfErfc, Vector512<float>.One - halfErfc);
+            var z = Vector256.Abs(x) * 0.70710678f;
+            var t = Vector256<float>.One / (Vector256<float>.One + 0.5f * z);
+            var p = Vector256.Create(0.17087277f);
+            foreach (float c in ErfcCoefficients) p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(c));
+            var halfErfc = 0.5f * t * Vector256.Exp(p - z * z);
+            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), halfErfc, Vector256<float>.One - halfErfc);
         }
 
         // Numerical Recipes (2nd ed.) erfcc, highest degree first after 0.17087277.
@@ -199,11 +199,11 @@ public static class ActivationKernel
             double t = Math.Tanh(K * (x + C * x * x * x));
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * C * x * x);
         }
-        public static Vector512<float> Value(Vector512<float> x) => x * Sigmoid(2f * K * (x + C * x * x * x));
-        public static Vector512<float> Derivative(Vector512<float> x)
+        public static Vector256<float> Value(Vector256<float> x) => x * Sigmoid(2f * K * (x + C * x * x * x));
+        public static Vector256<float> Derivative(Vector256<float> x)
         {
             var s = Sigmoid(2f * K * (x + C * x * x * x));
-            return s + x * 2f * s * (Vector512<float>.One - s) * K * (Vector512<float>.One + 3f * C * x * x);
+            return s + x * 2f * s * (Vector256<float>.One - s) * K * (Vector256<float>.One + 3f * C * x * x);
         }
     }
 
