@@ -97,5 +97,5 @@ public static class NotebookCommands
         return export;
     }
 
-    private static string Shorten(string text) => text.Length <= 100 ? text : text[..97] + "...";
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 }

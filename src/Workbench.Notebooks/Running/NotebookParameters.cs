@@ -82,10 +82,10 @@ public static class NotebookParameters
         {
             return type switch
             {
-                "int" or "Int32" or "System.Int32" => int.Parse(value, invariant).ToString(invariant),
-                "long" or "Int64" or "System.Int64" => long.Parse(value, invariant).ToString(invariant) + "L",
-                "float" or "Single" or "System.Single" => Real(float.Parse(value, invariant), "float", "f"),
-                "double" or "Double" or "System.Double" => Real(double.Parse(value, invariant), "double", "d"),
+                "int" or "Int32" or "System.Int32" => int.Parse(value, NumberStyles.Integer, invariant).ToString(invariant),
+                "long" or "Int64" or "System.Int64" => long.Parse(value, NumberStyles.Integer, invariant).ToString(invariant) + "L",
+                "float" or "Single" or "System.Single" => Real(float.Parse(value, NumberStyles.Float, invariant), "float", "f"),
+                "double" or "Double" or "System.Double" => Real(double.Parse(value, NumberStyles.Float, invariant), "double", "d"),
                 "bool" or "Boolean" or "System.Boolean" => bool.Parse(value) ? "true" : "false",
                 "string" or "String" or "System.String" => SymbolDisplay.FormatLiteral(value, quote: true),
                 _ => throw new ArgumentException($"--param {name}: its declaration has type '{type}'; parameters may be int, long, float, double, bool or string"),
