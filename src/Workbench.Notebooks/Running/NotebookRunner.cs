@@ -128,6 +128,7 @@ public static class NotebookRunner
         try
         {
             NotebookReferences.RejectNuGet(code);
+            code = WithoutKernelMagic(code);
             state = state is null
                 ? await CSharpScript.Create(code, options, typeof(NotebookGlobals)).RunAsync(globals, catchException: _ => true)
                 : await state.ContinueWithAsync(code, options, catchException: _ => true);
@@ -159,6 +160,24 @@ public static class NotebookRunner
     {
         collector.Add(CellOutputs.Error(name, message, traceback.Select(l => l.TrimEnd('\r'))));
         return $"{name}: {message}";
+    }
+
+    /// <summary>
+    /// Blanks Polyglot's <c>#!csharp</c> / <c>#!c#</c> cell-kernel lines (line numbers stay); other magic commands
+    /// (<c>#!time</c>, <c>#!fsharp</c>, ...) are .NET Interactive features this runner does not have.
+    /// </summary>
+    private static string WithoutKernelMagic(string code)
+    {
+        var lines = code.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string line = lines[i].Trim();
+            if (!line.StartsWith("#!")) continue;
+            if (line is not ("#!csharp" or "#!c#" or "#!cs"))
+                throw new NotSupportedException($"line {i + 1}: magic command '{line}' is not supported by the Workbench runner");
+            lines[i] = "";
+        }
+        return string.Join('\n', lines);
     }
 
     private static string FirstLine(string code) =>

@@ -154,6 +154,15 @@ public class NotebookRunnerTests
     }
 
     [Fact]
+    public void Csharp_kernel_lines_are_accepted_and_other_magic_commands_refused()
+    {
+        var result = NotebookKit.Run(NotebookKit.Of("#!csharp\n6 * 7", "#!time\n1"));
+        Assert.Equal("42", result.Executed.Cells[0].OutputList()[0].Mime("text/plain"));
+        Assert.Equal(2, result.FirstFailure!.CellNumber);
+        Assert.Contains("line 1: magic command '#!time' is not supported", result.FirstFailure.Error);
+    }
+
+    [Fact]
     public void Other_kernels_are_refused()
     {
         var notebook = NotebookKit.Of("1");
