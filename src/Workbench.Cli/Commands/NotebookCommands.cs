@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Spectre.Console;
+using Workbench.Notebooks;
+using Workbench.Notebooks.Export;
+using Workbench.Notebooks.Ipynb;
+using Workbench.Notebooks.Reports;
+using Workbench.Notebooks.Running;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary><c>wb notebook run|export</c>: runs .ipynb notebooks with C# cells headless, writes reports, exports apps.</summary>
+public static class NotebookCommands
+{
+    public static Command Build()
+    {
+        var notebook = new Command("notebook", "Run Polyglot (.ipynb) notebooks with C# cells headless; export them as file-based apps");
+        notebook.Subcommands.Add(BuildRun());
+        notebook.Subcommands.Add(BuildExport());
+        return notebook;
+    }
+
+    private static Command BuildRun()
+    {
+        var path = new Argument<string>("notebook") { Description = "The .ipynb to run" };
+        var output = new Option<string?>("--out") { Description = "Write the executed notebook (outputs included) here" };
+        var html = new Option<string?>("--html") { Description = "Write a self-contained HTML report here (opens offline)" };
+        var parameters = new Option<string[]>("--param")
+        {
+            Description = "name=value for the cell tagged 'parameters' (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var keepGoing = new Option<bool>("--continue") { Description = "Run the remaining cells after a failing one" };
+        var run = new Command("run", "Execute the notebook's C# cells in order (state shared across cells)") { path, output, html, parameters, keepGoing };
+        run.SetAction(async (parse, cancel) =>
+        {
+            string file = parse.GetValue(path)!;
+            if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such notebook");
+            Notebook source;
+            Dictionary<string, string> values;
+            try
+            {
+                source = Notebook.Load(file);
+                values = NotebookParameters.Parse(parse.GetValue(parameters) ?? []);
+            }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException) { return CliOutput.Fail(e.Message); }
+
+            var progress = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            NotebookRunResult result;
+            try
+            {
+                result = await NotebookRunner.RunAsync(source, Path.GetDirectoryName(Path.GetFullPath(file))!, new NotebookRunOptions
+                {
+                    Parameters = values,
+                    ContinueOnError = parse.GetValue(keepGoing),
+                    OnCellStarting = c => progress.MarkupLine($"[grey]cell {c.CellNumber} [[{c.ExecutionCount}]][/] {Markup.Escape(Shorten(c.FirstLine))}"),
+                    OnCellFinished = c => progress.MarkupLine(c.Failed
+                        ? $"[red]cell {c.CellNumber} failed[/] ({c.Elapsed.TotalSeconds:F2} s): {Markup.Escape(Shorten(c.Error!))}"
+                        : $"[green]cell {c.CellNumber} ok[/] ({c.Elapsed.TotalSeconds:F2} s)"),
+                });
+            }
+            catch (ArgumentException e) { return CliOutput.Fail(e.Message); }
+
+            if (parse.GetValue(output) is { } executedPath) result.Executed.Save(executedPath);
+            if (parse.GetValue(html) is { } htmlPath) HtmlReport.Save(result.Executed, Path.GetFileNameWithoutExtension(file), htmlPath);
+            if (result.FirstFailure is { } failure)
+            {
+                Console.Error.WriteLine($"wb: {file}: cell {failure.CellNumber} failed: {failure.Error}");
+                return 1;
+            }
+            progress.MarkupLine($"[green]{Markup.Escape(file)}: {result.Cells.Count} code cells ran[/]");
+            return 0;
+        });
+        return run;
+    }
+
+    private static Command BuildExport()
+    {
+        var path = new Argument<string>("notebook") { Description = "The .ipynb to export" };
+        var output = new Option<string?>("--out") { Description = "The .cs file to write (default: next to the notebook)" };
+        var export = new Command("export", "Write the notebook as a .NET 10 file-based app (dotnet run file.cs)") { path, output };
+        export.SetAction(parse =>
+        {
+            string file = parse.GetValue(path)!;
+            if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such notebook");
+            string target = parse.GetValue(output) ?? Path.ChangeExtension(file, ".cs");
+            try
+            {
+                var notebook = Notebook.Load(file);
+                string code = FileAppExporter.Export(notebook, Path.GetFileName(file), Path.GetDirectoryName(Path.GetFullPath(file))!,
+                    Path.GetDirectoryName(Path.GetFullPath(target))!);
+                AtomicFile.WriteAllText(target, code);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return CliOutput.Fail(e.Message); }
+            Console.Error.WriteLine($"wrote {target}; run it with: dotnet run {target}");
+            return 0;
+        });
+        return export;
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+}

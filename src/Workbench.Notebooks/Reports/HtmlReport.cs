@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Markdig;
+using Workbench.Notebooks.Ipynb;
+
+namespace Workbench.Notebooks.Reports;
+
+/// <summary>
+/// A self-contained HTML page of an executed notebook: markdown cells rendered with Markdig, code cells with
+/// their outputs (HTML outputs such as tables and charts as they are, text in &lt;pre&gt;, images inline), and
+/// plotly.js embedded inline, so the page needs no network to open or to draw its charts.
+/// </summary>
+public static class HtmlReport
+{
+    private static readonly MarkdownPipeline Markdown = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
+
+    private static readonly Lazy<string> Plotly = new(() =>
+    {
+        using var stream = typeof(HtmlReport).Assembly.GetManifestResourceStream("plotly.min.js")
+            ?? throw new InvalidOperationException("plotly.min.js is missing from Workbench.Notebooks' resources");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    /// <summary>The plotly.js bundle embedded in reports (plotly.js-dist-min 4.1.2, MIT).</summary>
+    public static string PlotlyJs => Plotly.Value;
+
+    public static string Render(Notebook notebook, string title)
+    {
+        var html = new StringBuilder();
+        html.Append($"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="generator" content="Workbench wb notebook run">
+            <title>{WebUtility.HtmlEncode(title)}</title>
+            <style>{Style}</style>
+            <script>
+
+            """);
+        html.Append(PlotlyJs).Append("\n</script>\n</head>\n<body>\n<main>\n");
+        foreach (var cell in notebook.Cells)
+        {
+            if (cell.CellType == "markdown")
+                html.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(cell.Source, Markdown)).Append("</section>\n");
+            else if (cell.IsCode)
+                AppendCode(html, cell);
+        }
+        return html.Append("</main>\n</body>\n</html>\n").ToString();
+    }
+
+    /// <summary>Renders and writes the report atomically.</summary>
+    public static void Save(Notebook notebook, string title, string path) => AtomicFile.WriteAllText(path, Render(notebook, title));
+
+    private static void AppendCode(StringBuilder html, NotebookCell cell)
+    {
+        string prompt = cell.ExecutionCount is { } n ? $"[{n}]" : "[ ]";
+        html.Append("<section class=\"cell code\">\n<div class=\"prompt\">").Append(prompt).Append("</div>\n")
+            .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(WebUtility.HtmlEncode(cell.Source)).Append("</code></pre>\n");
+        foreach (var output in cell.Outputs.OfType<JsonObject>()) AppendOutput(html, output);
+        html.Append("</section>\n");
+    }
+
+    private static void AppendOutput(StringBuilder html, JsonObject output)
+    {
+        switch (output["output_type"]?.GetValue<string>())
+        {
+            case "stream":
+                string name = output["name"]?.GetValue<string>() == "stderr" ? "stderr" : "stdout";
+                html.Append($"<pre class=\"output stream {name}\">").Append(WebUtility.HtmlEncode(NotebookJson.FromLines(output["text"]))).Append("</pre>\n");
+                break;
+            case "display_data" or "execute_result":
+                var data = CellOutputs.DataOf(output);
+                if (data.TryGetValue("text/html", out var fragment))
+                    html.Append("<div class=\"output html\">\n").Append(fragment).Append("\n</div>\n");
+                else if (data.TryGetValue("image/png", out var png))
+                    html.Append("<div class=\"output image\"><img alt=\"\" src=\"data:image/png;base64,").Append(png.Trim()).Append("\"></div>\n");
+                else if (data.TryGetValue("text/plain", out var text))
+                    html.Append("<pre class=\"output text\">").Append(WebUtility.HtmlEncode(text)).Append("</pre>\n");
+                break;
+            case "error":
+                string error = $"{output["ename"]?.GetValue<string>()}: {output["evalue"]?.GetValue<string>()}";
+                var traceback = output["traceback"] is JsonArray lines ? lines.Select(l => l?.GetValue<string>()) : [];
+                html.Append("<pre class=\"output error\">").Append(WebUtility.HtmlEncode(error + "\n" + string.Join("\n", traceback))).Append("</pre>\n");
+                break;
+        }
+    }
+
+    private const string Style = """
+        body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #fafafa; color: #222; }
+        main { max-width: 1000px; margin: 0 auto; padding: 1.5rem; }
+        .cell { margin: 1rem 0; }
+        .code { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 0.5rem 0.75rem; }
+        .prompt { color: #888; font: 0.8rem monospace; }
+        pre { overflow-x: auto; font: 0.85rem/1.4 ui-monospace, "Cascadia Code", Menlo, monospace; margin: 0.4rem 0; }
+        pre.source { background: #f5f7fa; padding: 0.5rem; border-radius: 4px; }
+        pre.stderr { color: #a35200; }
+        pre.error { color: #b00020; background: #fff0f0; padding: 0.5rem; }
+        table.wb-table { border-collapse: collapse; margin: 0.4rem 0; font-size: 0.9rem; }
+        table.wb-table th, table.wb-table td { border: 1px solid #ccc; padding: 0.2rem 0.6rem; }
+        table.wb-table th { background: #f0f0f0; }
+        """;
+}

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Workbench.Reports;
+
+namespace Workbench.Tests.Reports;
+
+public class ChartTests
+{
+    [Fact]
+    public void Line_of_values_plots_them_against_their_index()
+    {
+        var chart = Chart.Line(new[] { 3f, 1f, 2f }, name: "loss").Titled("Loss", "step", "loss");
+        var figure = JsonNode.Parse(chart.ToJson())!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"data": [{"type": "scatter", "name": "loss", "mode": "lines", "x": [0, 1, 2], "y": [3, 1, 2]}],
+             "layout": {"title": {"text": "Loss"}, "xaxis": {"title": {"text": "step"}}, "yaxis": {"title": {"text": "loss"}}}}
+            """), figure), figure.ToJsonString());
+    }
+
+    [Fact]
+    public void Line_against_x_and_added_lines_share_the_figure()
+    {
+        var chart = Chart.Line(new[] { 1, 2 }, new[] { 0.5, 0.25 }, "train").AddLine(new[] { 1, 2 }, new[] { 0.6, 0.4 }, "eval");
+        Assert.Equal(2, chart.Data.Count);
+        Assert.Equal("eval", chart.Data[1]!["name"]!.GetValue<string>());
+        Assert.Equal(0.4, chart.Data[1]!["y"]![1]!.GetValue<double>());
+        Assert.Throws<ArgumentException>(() => Chart.Line(new[] { 1, 2 }, new[] { 1.0 }));
+    }
+
+    [Fact]
+    public void Bar_and_histogram_traces()
+    {
+        var bar = Chart.Bar(["lora", "ia3"], new[] { 0.71, 0.69 });
+        Assert.Equal("bar", bar.Data[0]!["type"]!.GetValue<string>());
+        Assert.Equal("ia3", bar.Data[0]!["x"]![1]!.GetValue<string>());
+
+        var histogram = Chart.Histogram(new[] { 1.0, 2.0, double.NaN }, bins: 10);
+        Assert.Equal("histogram", histogram.Data[0]!["type"]!.GetValue<string>());
+        Assert.Equal(10, histogram.Data[0]!["nbinsx"]!.GetValue<int>());
+        Assert.Null(histogram.Data[0]!["x"]![2]); // NaN becomes a gap (null), which JSON can carry
+    }
+
+    [Fact]
+    public void Html_draws_with_plotly_and_cannot_close_its_script_early()
+    {
+        string html = Chart.Line(new[] { 1.0 }).Titled("</script><b>x</b>").ToHtml();
+        Assert.Contains("Plotly.newPlot(\"wb-chart-", html);
+        Assert.Contains(Chart.PlotlyCdnUrl, html); // only used where the page has no Plotly of its own
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "</script>"));
+        Assert.Contains("\\u003C/script\\u003E", html);
+    }
+}
