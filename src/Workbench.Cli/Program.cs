@@ -12,6 +12,7 @@ public static class Program
     {
         var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
         root.Subcommands.Add(BenchCommands.Build());
+        root.Subcommands.Add(TokenizeCommand.Build());
         return root;
     }
 }
