@@ -11,7 +11,7 @@ namespace Workbench.Tokenizers;
 /// </summary>
 public sealed class BpeModel
 {
-    const int MaxCachedWordLength = 256, MaxCacheEntries = 100_000;
+    const int MaxCachedWordLength = 256, MaxCacheEntries = 500_000;
 
     readonly Dictionary<string, int> vocab;
     readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> vocabBySpan;
@@ -22,6 +22,7 @@ public sealed class BpeModel
     readonly bool fuseUnk, ignoreMerges;
     readonly string? prefix, suffix;                             // continuing_subword_prefix, end_of_word_suffix
     readonly ConcurrentDictionary<string, int[]> cache = new();
+    int cacheCount;
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> mergeList, string? unkToken = null,
         bool byteFallback = false, bool fuseUnk = false, bool ignoreMerges = false, string? continuingSubwordPrefix = null, string? endOfWordSuffix = null)
@@ -70,11 +71,8 @@ public sealed class BpeModel
         if (ignoreMerges && vocab.TryGetValue(word, out int whole)) { output.Add(whole); return; }
         if (cache.TryGetValue(word, out var hit)) { output.AddRange(hit); return; }
         var ids = Merge(word);
-        if (word.Length < MaxCachedWordLength)
-        {
-            if (cache.Count >= MaxCacheEntries) cache.Clear();
-            cache[word] = ids;
-        }
+        // Like tokenizers, a full cache stops taking words rather than evicting.
+        if (word.Length < MaxCachedWordLength && cacheCount < MaxCacheEntries && cache.TryAdd(word, ids)) Interlocked.Increment(ref cacheCount);
         output.AddRange(ids);
     }
 
@@ -119,39 +117,44 @@ public sealed class BpeModel
         return symbols;
     }
 
+    [ThreadStatic] static PriorityQueue<(int Pos, int NewId), long>? queueCache;
+
     int[] Merge(string word)
     {
-        var sym = InitialSymbols(word);
-        int n = sym.Count;
-        // A doubly linked list over the symbols; merging pos with its next removes the next.
+        var symbols = InitialSymbols(word);
+        int n = symbols.Count;
+        if (n < 2) return symbols.ToArray();
+        var sym = symbols.ToArray();
+        // A doubly linked list over the symbols; merging pos with its next removes the next (marked by id -1).
         var prev = new int[n];
         var next = new int[n];
-        var alive = new bool[n];
-        for (int i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = true; }
+        for (int i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
         // Queue entries: (position of the left symbol, id the merge makes), lowest rank first, then leftmost.
-        var queue = new PriorityQueue<(int Pos, int NewId), long>();
-        void Offer(int left)
-        {
-            if (left < 0 || next[left] < 0) return;
-            if (merges.TryGetValue(Key(sym[left], sym[next[left]]), out var m)) queue.Enqueue((left, m.NewId), ((long)m.Rank << 32) | (uint)left);
-        }
-        for (int i = 0; i + 1 < n; i++) Offer(i);
+        var queue = queueCache ??= new PriorityQueue<(int, int), long>();
+        queue.Clear();
+        for (int i = 0; i + 1 < n; i++) Offer(i, sym, next, queue);
         while (queue.TryDequeue(out var top, out _))
         {
-            int pos = top.Pos;
-            if (!alive[pos] || next[pos] < 0) continue;
-            int right = next[pos];
+            int pos = top.Pos, right = next[pos];
+            if (sym[pos] < 0 || right < 0) continue;
             // Stale entry: the pair at pos has changed since it was queued.
             if (!merges.TryGetValue(Key(sym[pos], sym[right]), out var m) || m.NewId != top.NewId) continue;
             sym[pos] = m.NewId;
-            alive[right] = false;
+            sym[right] = -1;
             next[pos] = next[right];
             if (next[pos] >= 0) prev[next[pos]] = pos;
-            Offer(prev[pos]);
-            Offer(pos);
+            if (prev[pos] >= 0) Offer(prev[pos], sym, next, queue);
+            Offer(pos, sym, next, queue);
         }
-        var result = new List<int>(n);
-        for (int i = 0; i < n; i++) if (alive[i]) result.Add(sym[i]);
-        return result.ToArray();
+        int kept = 0;
+        for (int i = 0; i < n; i++) if (sym[i] >= 0) sym[kept++] = sym[i];
+        return sym[..kept];
+    }
+
+    void Offer(int left, int[] sym, int[] next, PriorityQueue<(int, int), long> queue)
+    {
+        int right = next[left];
+        if (right >= 0 && merges.TryGetValue(Key(sym[left], sym[right]), out var m))
+            queue.Enqueue((left, m.NewId), ((long)m.Rank << 32) | (uint)left);
     }
 }

@@ -25,8 +25,14 @@ public static class ByteLevelAlphabet
     /// <summary>UTF-8 bytes of <paramref name="text"/> written as alphabet characters.</summary>
     public static string Encode(string text)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        return string.Create(bytes.Length, bytes, (dst, src) => { for (int i = 0; i < src.Length; i++) dst[i] = ByteToChar[src[i]]; });
+        int count = System.Text.Encoding.UTF8.GetByteCount(text);
+        return string.Create(count, text, (dst, src) =>
+        {
+            // Encode into the tail of the destination (as bytes), then widen front to back.
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst)[dst.Length..];
+            System.Text.Encoding.UTF8.GetBytes(src, bytes);
+            for (int i = 0; i < dst.Length; i++) dst[i] = ByteToChar[bytes[i]];
+        });
     }
 
     /// <summary>The byte a character stands for, or false if it is not in the alphabet.</summary>
