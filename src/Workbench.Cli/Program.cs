@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(NotebookCommands.Build());
+        root.Subcommands.Add(TokenizeCommand.Build());
         return root;
     }
 }

@@ -32,7 +32,7 @@ public class InfoCommandTests
     [Fact]
     public void ShapeOnlyConfigReportsCountsDtypeAndMemory()
     {
-        var (code, stdout, _) = Wb("info", RepoData.PathOf("configs/polyglot-ko-5.8b"), "--json");
+        var (code, stdout, _) = Wb("info", RepoPaths.Data("configs/polyglot-ko-5.8b"), "--json");
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(stdout);
         var r = doc.RootElement;
@@ -48,7 +48,7 @@ public class InfoCommandTests
         Assert.Equal(2 * 5_885_059_072, memory.GetProperty("weights").GetInt64());
         Assert.Equal(4 * 5_885_059_072, memory.GetProperty("float32").GetInt64());
         Assert.Equal(2 * 5_885_059_072, memory.GetProperty("bfloat16").GetInt64());
-        Assert.Equal(MemoryEstimate.Nf4(ParameterLayout.For(ModelConfig.Load(RepoData.PathOf("configs/polyglot-ko-5.8b")))), memory.GetProperty("nf4").GetInt64());
+        Assert.Equal(MemoryEstimate.Nf4(ParameterLayout.For(ModelConfig.Load(RepoPaths.Data("configs/polyglot-ko-5.8b")))), memory.GetProperty("nf4").GetInt64());
         Assert.Equal(64, r.GetProperty("config").GetProperty("rotary_dim").GetInt32());
         Assert.False(r.TryGetProperty("checkpoint", out _));
     }
@@ -56,7 +56,7 @@ public class InfoCommandTests
     [Fact]
     public void TextOutputShowsTheCountAndThatNoWeightsWereChecked()
     {
-        var (code, stdout, _) = Wb("info", RepoData.PathOf("configs/gemma-2b/config.json"));
+        var (code, stdout, _) = Wb("info", RepoPaths.Data("configs/gemma-2b/config.json"));
         Assert.Equal(0, code);
         Assert.Contains("GemmaForCausalLM (model_type gemma)", stdout);
         Assert.Contains("2,506,172,416", stdout);
@@ -66,7 +66,7 @@ public class InfoCommandTests
     [Fact]
     public void DirectoryWithWeightsIsCheckedTensorByTensor()
     {
-        var (code, stdout, _) = Wb("info", RepoData.PathOf("models/stories260K"), "--json");
+        var (code, stdout, _) = Wb("info", RepoPaths.Data("models/stories260K"), "--json");
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(stdout);
         var r = doc.RootElement;
@@ -127,8 +127,8 @@ public class InfoCommandTests
         Assert.Contains(dir.File("config.json"), stderr);
         Assert.Contains("supported: llama, gpt_neox, gemma", stderr);
 
-        File.Copy(RepoData.PathOf("models/stories260K/config.json"), dir.File("config.json"), overwrite: true);
-        File.WriteAllBytes(dir.File("model.safetensors"), File.ReadAllBytes(RepoData.PathOf("models/stories260K/model.safetensors"))[..100_000]);
+        File.Copy(RepoPaths.Data("models/stories260K/config.json"), dir.File("config.json"), overwrite: true);
+        File.WriteAllBytes(dir.File("model.safetensors"), File.ReadAllBytes(RepoPaths.Data("models/stories260K/model.safetensors"))[..100_000]);
         (code, _, stderr) = Wb("info", dir.Path);
         Assert.Equal(2, code);
         Assert.Contains(dir.File("model.safetensors"), stderr);

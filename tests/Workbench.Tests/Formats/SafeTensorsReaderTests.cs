@@ -104,7 +104,7 @@ public class SafeTensorsReaderTests
     [Fact]
     public void Stories260KHeaderDescribesARealCheckpoint()
     {
-        var path = RepoData.PathOf("models/stories260K/model.safetensors");
+        var path = RepoPaths.Data("models/stories260K/model.safetensors");
         using var reader = SafeTensorsReader.Open(path);
         Assert.Equal(47, reader.Entries.Count);
         Assert.All(reader.Entries, e => Assert.Equal("F32", e.DType));

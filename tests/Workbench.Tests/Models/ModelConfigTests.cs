@@ -8,7 +8,7 @@ public class ModelConfigTests
     [Fact]
     public void PolyglotKo58B()
     {
-        var c = ModelConfig.Load(RepoData.PathOf("configs/polyglot-ko-5.8b"));
+        var c = ModelConfig.Load(RepoPaths.Data("configs/polyglot-ko-5.8b"));
         Assert.Equal(("gpt_neox", "GPTNeoXForCausalLM"), (c.ModelType, c.Architecture));
         Assert.Equal((4096, 16384, 28, 16, 16, 256), (c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKvHeads, c.HeadDim));
         Assert.Equal((30080, 2048), (c.VocabSize, c.MaxPositions));
@@ -27,12 +27,12 @@ public class ModelConfigTests
     [Fact]
     public void Llama3AndGemma()
     {
-        var l = ModelConfig.Load(RepoData.PathOf("configs/Meta-Llama-3-8B/config.json"));
+        var l = ModelConfig.Load(RepoPaths.Data("configs/Meta-Llama-3-8B/config.json"));
         Assert.Equal((8, 128, 500000.0, 1e-5, "bfloat16"), (l.NumKvHeads, l.HeadDim, l.RopeTheta, l.NormEps, l.TorchDtype));
         Assert.Equal((128000, 128001), (l.BosTokenId, l.EosTokenIds.Single()));
         Assert.Equal(128, l.RotaryDim);
 
-        var g = ModelConfig.Load(RepoData.PathOf("configs/gemma-2b"));
+        var g = ModelConfig.Load(RepoPaths.Data("configs/gemma-2b"));
         Assert.Equal((1, 256, 8192, 1e-6), (g.NumKvHeads, g.HeadDim, g.MaxPositions, g.NormEps));
         Assert.True(g.TieWordEmbeddings);
         Assert.Equal("gelu_pytorch_tanh", g.HiddenAct); // hidden_activation absent → the tanh approximation

@@ -8,7 +8,7 @@ namespace Workbench.Tests.Models;
 /// <summary>Full-size models checked by shape and count against the published figures, without allocating weights.</summary>
 public class ParameterLayoutTests
 {
-    private static ParameterLayout Layout(string name) => ParameterLayout.For(ModelConfig.Load(RepoData.PathOf(name)));
+    private static ParameterLayout Layout(string name) => ParameterLayout.For(ModelConfig.Load(RepoPaths.Data(name)));
 
     [Theory]
     [InlineData("configs/polyglot-ko-5.8b", 5_885_059_072L)] // model card n_parameters
@@ -83,7 +83,7 @@ public class ParameterLayoutTests
     public void Stories260KLayoutEqualsItsSafetensorsHeader()
     {
         var layout = Layout("models/stories260K");
-        using var reader = SafeTensorsReader.Open(RepoData.PathOf("models/stories260K/model.safetensors"));
+        using var reader = SafeTensorsReader.Open(RepoPaths.Data("models/stories260K/model.safetensors"));
         var expected = layout.Parameters.Select(p => $"{p.Name} {Shape.Format(p.Shape)}").Order(StringComparer.Ordinal);
         var actual = reader.Entries.Select(e => $"{e.Name} {Shape.Format(e.Shape)}").Order(StringComparer.Ordinal);
         Assert.Equal(expected, actual);
@@ -94,7 +94,7 @@ public class ParameterLayoutTests
     public void LayoutCheckSortsOutMissingWrongShapeUnexpectedAndBuffers()
     {
         var layout = Layout("models/stories260K");
-        using var reader = SafeTensorsReader.Open(RepoData.PathOf("models/stories260K/model.safetensors"));
+        using var reader = SafeTensorsReader.Open(RepoPaths.Data("models/stories260K/model.safetensors"));
         var entries = reader.Entries
             .Where(e => e.Name != "model.norm.weight")
             .Select(e => e.Name == "model.layers.2.self_attn.k_proj.weight" ? e with { Shape = [64, 64] } : e)
