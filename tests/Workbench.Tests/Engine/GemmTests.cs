@@ -45,8 +45,8 @@ public class GemmTests
     public void ColumnsBeyondOneNcBlockAndBothThreadSplits()
     {
         // n > NC = 4096 crosses a column block and splits columns across threads; m = 400 splits rows.
-        // Both are big enough (≥ 8 MFLOP) for two strips.
-        foreach (var (m, n, k) in new[] { (8, 4200, 150), (400, 70, 150) })
+        // Both are big enough (≥ 16 MFLOP) for two strips and deep enough for two KC slices.
+        foreach (var (m, n, k) in new[] { (8, 4200, 300), (400, 70, 300) })
         {
             var p = Problem.Random(m, n, k, false, true, seed: 3);
             var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
@@ -62,7 +62,8 @@ public class GemmTests
     [InlineData(DType.F16, true)]
     public void CompactBMatchesReferenceOnWidenedValues(DType dtype, bool transB)
     {
-        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20) })
+        // The last two are big enough (≥ 16 MFLOP) for threads.
+        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20), (40, 300, 700), (300, 40, 700) })
             foreach (var backend in Gemm.AvailableBackends)
             {
                 var p = Problem.Random(m, n, k, false, transB, seed: 11);
