@@ -34,11 +34,11 @@ internal readonly unsafe struct GemmB
 /// (L2), and the MR×NR register-blocked micro-kernel runs over them one NR panel of B (L1) at a time.
 /// Transposes are absorbed by the packing; edges are zero-padded panels whose partial tiles go through a
 /// small buffer; β is applied by the first KC slice only.
-/// Threads: C is cut into strips along its longer side (columns when n ≥ m, or when B is compact). The operand every strip
-/// needs (A for column strips) is packed once, in parallel; then the workers take strips from a shared
-/// counter, each packing its own part of the other operand, so nothing is packed twice and a worker slowed
-/// by a busy machine just takes fewer strips. A compact B is never packed whole: with row strips each
-/// strip widens and packs its own B panels.
+/// Threads: C is cut into strips along its longer side (columns when n ≥ m, or when B is compact). The
+/// operand every strip needs (A for column strips) is packed once, in parallel; then the workers take
+/// strips from a shared counter, each packing its own part of the other operand, so nothing is packed
+/// twice and a worker slowed by a busy machine just takes fewer strips. A compact B is never packed
+/// whole: with row strips each strip widens and packs its own B panels.
 /// </summary>
 internal static unsafe class GemmManaged
 {
