@@ -77,6 +77,17 @@ public class GemmTests
     }
 
     [Fact]
+    public void BF16WideningIsTheBitShiftForVectorAndTailElements()
+    {
+        // 37 = two 16-element vector steps and a 5-element tail; the oracle is the scalar definition.
+        var raw = Enumerable.Range(0, 37).Select(i => (ushort)(i * 1777 + 3)).ToArray();
+        var wide = new float[36];
+        new BF16Storage(raw).ReadFloat(1, wide);
+        for (int i = 0; i < wide.Length; i++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(DTypeInfo.BF16ToFloat(raw[i + 1])), BitConverter.SingleToInt32Bits(wide[i]));
+    }
+
+    [Fact]
     public void ZeroDepthScalesCByBeta()
     {
         foreach (var backend in Gemm.AvailableBackends)
