@@ -42,11 +42,12 @@ public class GemmTests
     }
 
     [Fact]
-    public void ColumnsBeyondOneNcBlockAndBothThreadSplits()
+    public void ColumnsBeyondOneNcBlockAndEveryThreadSplit()
     {
         // n > NC = 4096 crosses a column block and splits columns across threads; m = 400 splits rows.
-        // Both are big enough (≥ 16 MFLOP) for two strips and deep enough for two KC slices.
-        foreach (var (m, n, k) in new[] { (8, 4200, 300), (400, 70, 300) })
+        // Both are big enough (≥ 16 MFLOP) for two strips and deep enough for two KC slices; m = 3 takes
+        // the threaded dot-product path for few rows.
+        foreach (var (m, n, k) in new[] { (8, 4200, 300), (400, 70, 300), (3, 600, 400) })
         {
             var p = Problem.Random(m, n, k, false, true, seed: 3);
             var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
