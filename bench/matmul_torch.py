@@ -1,11 +1,12 @@
 """torch.matmul GFLOP/s at the size `wb bench matmul` uses, for comparison.
 
-Usage: /usr/bin/python3 bench/matmul_torch.py [--m 2048 --n 2048 --k 2048 --repeat 5]
+Usage: /usr/bin/python3 bench/matmul_torch.py [--m 2048 --n 2048 --k 2048 --repeat 5 --threads 0]
 Prints one JSON object: {"m":..,"n":..,"k":..,"gflops":..,"backend":"torch","threads":..}
 (best of --repeat timed calls after one warm-up, like the C# benchmark).
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -17,7 +18,9 @@ def main():
     p.add_argument("--n", type=int, default=2048)
     p.add_argument("--k", type=int, default=2048)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--threads", type=int, default=0, help="0: all cores, as wb bench matmul")
     args = p.parse_args()
+    torch.set_num_threads(args.threads or os.cpu_count())
     a = torch.rand(args.m, args.k) * 2 - 1
     b = torch.rand(args.k, args.n) * 2 - 1
     c = torch.empty(args.m, args.n)

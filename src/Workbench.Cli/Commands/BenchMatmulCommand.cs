@@ -44,6 +44,8 @@ public static class BenchMatmulCommand
 
         double Time(GemmBackend backend)
         {
+            // Let the previous backend's worker threads go idle: OpenBLAS's spin for ~0.1 s after a call.
+            Thread.Sleep(300);
             var clock = Stopwatch.StartNew();
             Gemm.Sgemm(backend, false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
             return clock.Elapsed.TotalSeconds;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Workbench.Engine;
 
@@ -53,7 +54,15 @@ public sealed class BF16Storage(ushort[] data) : Storage
         var src = Data.AsSpan((int)start, dst.Length);
         // bf16 → fp32: the 16 stored bits become the high half of the float.
         var wide = MemoryMarshal.Cast<float, uint>(dst);
-        for (int i = 0; i < src.Length; i++) wide[i] = (uint)src[i] << 16;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 16 <= src.Length; i += 16)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create<ushort>(src.Slice(i, 16)));
+                (lo << 16).CopyTo(wide.Slice(i, 8));
+                (hi << 16).CopyTo(wide.Slice(i + 8, 8));
+            }
+        for (; i < src.Length; i++) wide[i] = (uint)src[i] << 16;
     }
 }
 

@@ -42,11 +42,12 @@ public class GemmTests
     }
 
     [Fact]
-    public void ColumnsBeyondOneNcBlockAndBothThreadSplits()
+    public void ColumnsBeyondOneNcBlockAndEveryThreadSplit()
     {
         // n > NC = 4096 crosses a column block and splits columns across threads; m = 400 splits rows.
-        // Both are big enough (≥ 8 MFLOP) for two strips.
-        foreach (var (m, n, k) in new[] { (8, 4200, 150), (400, 70, 150) })
+        // Both are big enough (≥ 16 MFLOP) for two strips and deep enough for two KC slices; m = 3 takes
+        // the threaded dot-product path for few rows.
+        foreach (var (m, n, k) in new[] { (8, 4200, 300), (400, 70, 300), (3, 600, 400) })
         {
             var p = Problem.Random(m, n, k, false, true, seed: 3);
             var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
@@ -62,7 +63,8 @@ public class GemmTests
     [InlineData(DType.F16, true)]
     public void CompactBMatchesReferenceOnWidenedValues(DType dtype, bool transB)
     {
-        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20) })
+        // The last two are big enough (≥ 16 MFLOP) for threads.
+        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20), (40, 300, 700), (300, 40, 700) })
             foreach (var backend in Gemm.AvailableBackends)
             {
                 var p = Problem.Random(m, n, k, false, transB, seed: 11);
@@ -73,6 +75,17 @@ public class GemmTests
                 var actual = p.Run((a, _, c) => Gemm.SgemmStorage(backend, false, transB, m, n, k, 0.75f, a, p.Lda, stored.Storage, 3, p.Ldb, 0.25f, c, p.Ldc), 0.25f);
                 Close.Assert(expected, actual, 1e-4f, 1e-4f, $"{backend} {dtype} m={m} n={n} k={k} tB={transB}");
             }
+    }
+
+    [Fact]
+    public void BF16WideningIsTheBitShiftForVectorAndTailElements()
+    {
+        // 37 = two 16-element vector steps and a 5-element tail; the oracle is the scalar definition.
+        var raw = Enumerable.Range(0, 37).Select(i => (ushort)(i * 1777 + 3)).ToArray();
+        var wide = new float[36];
+        new BF16Storage(raw).ReadFloat(1, wide);
+        for (int i = 0; i < wide.Length; i++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(DTypeInfo.BF16ToFloat(raw[i + 1])), BitConverter.SingleToInt32Bits(wide[i]));
     }
 
     [Fact]

@@ -29,16 +29,26 @@ internal readonly unsafe struct GemmB
 }
 
 /// <summary>
-/// Blocked, packed, multi-threaded SGEMM (the GotoBLAS/BLIS loop nest). The threads split C into independent
-/// column (or, for narrow C, row) strips and run the serial algorithm on their strip, so they never wait
-/// for each other: for each NC-column block of B and each KC-deep slice, pack B[KC×NC] into NR-wide panels
-/// (L3), then for each MC-row block pack A into MR-tall panels (L2) and run the MR×NR register-blocked
-/// micro-kernel over them, one NR panel of B (L1) at a time. Transposes are absorbed by the packing; edges
-/// are zero-padded panels whose partial tiles go through a small buffer. β is applied by the first KC slice.
+/// Blocked, packed, multi-threaded SGEMM (the GotoBLAS/BLIS loop nest). For each NC-column block of B and
+/// each KC-deep slice, B[KC×NC] is packed into NR-wide panels (L3), A's MC-row blocks into MR-tall panels
+/// (L2), and the MR×NR register-blocked micro-kernel runs over them one NR panel of B (L1) at a time.
+/// Transposes are absorbed by the packing; edges are zero-padded panels whose partial tiles go through a
+/// small buffer; β is applied by the first KC slice only.
+/// Threads: C is cut into strips along its longer side (columns when n ≥ m, or when B is compact). The
+/// operand every strip needs (A for column strips) is packed once, in parallel; then the workers take
+/// strips from a shared counter, each packing its own part of the other operand, so nothing is packed
+/// twice and a worker slowed by a busy machine just takes fewer strips. A compact B is never packed
+/// whole: with row strips each strip widens and packs its own B panels.
 /// </summary>
 internal static unsafe class GemmManaged
 {
     public const int KC = 256, MC = 144, NC = 4096;
+
+    /// <summary>Strips per worker thread, for balance on a machine shared with other work.</summary>
+    private const int StripsPerThread = 4;
+
+    /// <summary>The least work (flops) worth a strip of its own.</summary>
+    private const long MinStripFlops = 8L << 20;
 
     /// <summary>The fastest micro-kernel this machine runs natively.</summary>
     public static readonly GemmMicroKernel Default = GemmMicroKernel.Best();
@@ -46,32 +56,108 @@ internal static unsafe class GemmManaged
     public static void Sgemm(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
         float* a, int lda, GemmB b, float beta, float* c, int ldc)
     {
-        // Each strip repacks the operand it shares (A for column strips, B for row strips): split the
-        // longer side of C, whose repacking costs least relative to the product.
-        // A strip gets at least ~4 MFLOP, so small products stay on the calling thread.
-        long flopsPerPanel = 2L * k * (n >= m ? (long)m * uk.NR : (long)n * uk.MR);
-        int minPanels = (int)Math.Clamp((4L << 20) / Math.Max(1, flopsPerPanel), 1, int.MaxValue);
-        if (n >= m)
-            Par.For(CeilDiv(n, uk.NR), minPanels, (s, e) =>
+        if (m < uk.MR && b.Trans) { DotRows(transA, m, n, k, alpha, a, lda, b, beta, c, ldc); return; }
+        // Compact B prefers column strips too: row strips would each widen all of B.
+        bool byColumns = n >= m || (b.Compact is not null && n >= uk.NR * Par.Threads);
+        int panels = byColumns ? CeilDiv(n, uk.NR) : CeilDiv(m, uk.MR);
+        long flops = 2L * m * n * k;
+        int strips = (int)Math.Min(Math.Min(panels, (long)StripsPerThread * Par.Threads), Math.Max(1, flops / MinStripFlops));
+        if (strips <= 1 || Par.Threads <= 1) { Serial(uk, transA, m, n, k, alpha, a, lda, b, beta, c, ldc, null, null); return; }
+
+        // The operand shared by all strips, packed once: slice pc starts at pc·(padded rows or columns).
+        int mPad = RoundUp(m, uk.MR), nPad = RoundUp(n, uk.NR);
+        bool shareA = byColumns, shareB = !byColumns && b.Compact is null;
+        float* shared = shareA || shareB ? Alloc((long)k * (shareA ? mPad : nPad)) : null;
+        try
+        {
+            if (shareA)
+                Par.For(CeilDiv(m, uk.MR), 1, (s, e) =>
+                {
+                    for (int pc = 0; pc < k; pc += KC)
+                        PackA(transA, a, lda, s * uk.MR, Math.Min(m, e * uk.MR) - s * uk.MR, pc, Math.Min(KC, k - pc), uk.MR, shared + (long)pc * mPad + (long)s * uk.MR * Math.Min(KC, k - pc));
+                });
+            if (shareB)
+                Par.For(CeilDiv(n, uk.NR), 1, (s, e) =>
+                {
+                    for (int pc = 0; pc < k; pc += KC)
+                        PackB(b, pc, Math.Min(KC, k - pc), s * uk.NR, Math.Min(n, e * uk.NR) - s * uk.NR, uk.NR, shared + (long)pc * nPad + (long)s * uk.NR * Math.Min(KC, k - pc));
+                });
+
+            int next = 0;
+            Par.For(Math.Min(strips, Par.Threads), 1, (_, _) =>
             {
-                int j0 = s * uk.NR, j1 = Math.Min(n, e * uk.NR);
-                Serial(uk, transA, m, j1 - j0, k, alpha, a, lda, b.Columns(j0), beta, c + j0, ldc);
+                for (int strip; (strip = Interlocked.Increment(ref next) - 1) < strips;)
+                {
+                    // Strip boundaries on whole panels.
+                    int s = (int)((long)panels * strip / strips), e = (int)((long)panels * (strip + 1) / strips);
+                    if (byColumns)
+                    {
+                        int j0 = s * uk.NR, j1 = Math.Min(n, e * uk.NR);
+                        Serial(uk, transA, m, j1 - j0, k, alpha, a, lda, b.Columns(j0), beta, c + j0, ldc, shared, null, mPad);
+                    }
+                    else
+                    {
+                        int i0 = s * uk.MR, i1 = Math.Min(m, e * uk.MR);
+                        Serial(uk, transA, i1 - i0, n, k, alpha, a + (transA ? i0 : (long)i0 * lda), lda, b, beta, c + (long)i0 * ldc, ldc,
+                            null, shareB ? shared : null, nPad);
+                    }
+                }
             });
-        else
-            Par.For(CeilDiv(m, uk.MR), minPanels, (s, e) =>
-            {
-                int i0 = s * uk.MR, i1 = Math.Min(m, e * uk.MR);
-                Serial(uk, transA, i1 - i0, n, k, alpha, a + (transA ? i0 : (long)i0 * lda), lda, b, beta, c + (long)i0 * ldc, ldc);
-            });
+        }
+        finally { if (shared != null) NativeMemory.AlignedFree(shared); }
     }
 
-    /// <summary>The blocked loop nest on one thread.</summary>
-    private static void Serial(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
-        float* a, int lda, GemmB b, float beta, float* c, int ldc)
+    /// <summary>
+    /// Fewer rows than a micro-tile times a transposed B (x·Wᵀ while decoding): every C element is the dot
+    /// product of an A row and a stored B row, so B is streamed once, row by row (widened per row when
+    /// compact), with no packing and no padded tile.
+    /// </summary>
+    private static void DotRows(bool transA, int m, int n, int k, float alpha, float* a, int lda, GemmB b, float beta, float* c, int ldc)
     {
-        int nr = uk.NR;
-        float* bPack = Alloc((long)Math.Min(KC, k) * Math.Min(NC, RoundUp(n, nr)));
-        float* aPack = Alloc((long)Math.Min(KC, k) * Math.Min(MC, RoundUp(m, uk.MR)));
+        // A's rows, contiguous (gathered when A is stored transposed).
+        float* rows = transA ? Alloc((long)m * k) : null;
+        try
+        {
+            if (transA)
+                for (int i = 0; i < m; i++)
+                    for (int p = 0; p < k; p++) rows[(long)i * k + p] = a[(long)p * lda + i];
+            float* aRows = transA ? rows : a;
+            int aLd = transA ? k : lda;
+            Par.For(n, Math.Max(1, (1 << 18) / Math.Max(1, k * m)), (j0, j1) =>
+            {
+                float* wide = b.Compact is null ? null : Alloc(k);
+                try
+                {
+                    for (int j = j0; j < j1; j++)
+                    {
+                        float* bRow = b.Data + (long)j * b.Ld;
+                        if (wide != null) { b.Compact!.ReadFloat(b.Offset + (long)j * b.Ld, new Span<float>(wide, k)); bRow = wide; }
+                        var bSpan = new ReadOnlySpan<float>(bRow, k);
+                        for (int i = 0; i < m; i++)
+                        {
+                            // c_ij = α a_i·b_j + β c_ij (C unread when β = 0)
+                            float dot = System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(aRows + (long)i * aLd, k), bSpan);
+                            float* cij = c + (long)i * ldc + j;
+                            *cij = alpha * dot + (beta == 0 ? 0 : beta * *cij);
+                        }
+                    }
+                }
+                finally { if (wide != null) NativeMemory.AlignedFree(wide); }
+            });
+        }
+        finally { if (rows != null) NativeMemory.AlignedFree(rows); }
+    }
+
+    /// <summary>
+    /// The blocked loop nest on one thread. <paramref name="packedA"/> / <paramref name="packedB"/>, when
+    /// given, hold all of A / B already packed, slice pc at pc·<paramref name="sharedPad"/>.
+    /// </summary>
+    private static void Serial(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
+        float* a, int lda, GemmB b, float beta, float* c, int ldc, float* packedA, float* packedB, int sharedPad = 0)
+    {
+        int nr = uk.NR, mr = uk.MR;
+        float* bPack = packedB != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(NC, RoundUp(n, nr)));
+        float* aPack = packedA != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(MC, RoundUp(m, mr)));
         try
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -80,17 +166,23 @@ internal static unsafe class GemmManaged
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    PackB(b, pc, kc, jc, nc, nr, bPack);
+                    float* bp = packedB != null ? packedB + (long)pc * sharedPad + (long)jc * kc : bPack;
+                    if (packedB == null) PackB(b, pc, kc, jc, nc, nr, bPack);
                     for (int ic = 0; ic < m; ic += MC)
                     {
                         int mc = Math.Min(MC, m - ic);
-                        PackA(transA, a, lda, ic, mc, pc, kc, uk.MR, aPack);
-                        Macro(uk, mc, nc, kc, aPack, bPack, alpha, pc == 0 ? beta : 1f, c + (long)ic * ldc + jc, ldc);
+                        float* ap = packedA != null ? packedA + (long)pc * sharedPad + (long)ic * kc : aPack;
+                        if (packedA == null) PackA(transA, a, lda, ic, mc, pc, kc, mr, aPack);
+                        Macro(uk, mc, nc, kc, ap, bp, alpha, pc == 0 ? beta : 1f, c + (long)ic * ldc + jc, ldc);
                     }
                 }
             }
         }
-        finally { NativeMemory.AlignedFree(bPack); NativeMemory.AlignedFree(aPack); }
+        finally
+        {
+            if (bPack != null) NativeMemory.AlignedFree(bPack);
+            if (aPack != null) NativeMemory.AlignedFree(aPack);
+        }
     }
 
     /// <summary>C[mc×nc] (+)= packed A[mc×kc] · packed B[kc×nc]: every NR panel of B against every MR panel of A.</summary>

@@ -43,6 +43,7 @@ internal sealed unsafe class GemmMicroKernel
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        PrefetchTile(c, ldc, 8, 32);
         for (int p = 0; p < kc; p++, a += 8, b += 32)
         {
             // c_r· += a_r · b_p (rank-1 update of the tile)
@@ -67,6 +68,18 @@ internal sealed unsafe class GemmMicroKernel
         Store512(c, c70, c71, alpha, beta);
     }
 
+    /// <summary>
+    /// Starts loading the C tile (rows × cols, probably not cached: rows are ldc apart) while the kc loop
+    /// runs, so the update at the end does not wait on memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc, int rows, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ldc)
+            for (int q = 0; q < cols; q += 16) { Sse.Prefetch0(c + q); Sse.Prefetch0(c + q + 15); }
+    }
+
     private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, float alpha, float beta)
     {
         // c = α acc + β c
@@ -82,10 +95,31 @@ internal sealed unsafe class GemmMicroKernel
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += 6, b += 16)
+        PrefetchTile(c, ldc, 6, 16);
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 12, b += 32)
         {
-            // c_r· += a_r · b_p (rank-1 update of the tile)
-            var b0 = Vector256.Load(b);
+            // c_r· += a_r · b_p (rank-1 updates of the tile, two steps per trip)
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            var b2 = Vector256.Load(b + 16);
+            var b3 = Vector256.Load(b + 24);
+            var y = Vector256.Create(a[6]); c00 = Vector256.FusedMultiplyAdd(y, b2, c00); c01 = Vector256.FusedMultiplyAdd(y, b3, c01);
+            y = Vector256.Create(a[7]); c10 = Vector256.FusedMultiplyAdd(y, b2, c10); c11 = Vector256.FusedMultiplyAdd(y, b3, c11);
+            y = Vector256.Create(a[8]); c20 = Vector256.FusedMultiplyAdd(y, b2, c20); c21 = Vector256.FusedMultiplyAdd(y, b3, c21);
+            y = Vector256.Create(a[9]); c30 = Vector256.FusedMultiplyAdd(y, b2, c30); c31 = Vector256.FusedMultiplyAdd(y, b3, c31);
+            y = Vector256.Create(a[10]); c40 = Vector256.FusedMultiplyAdd(y, b2, c40); c41 = Vector256.FusedMultiplyAdd(y, b3, c41);
+            y = Vector256.Create(a[11]); c50 = Vector256.FusedMultiplyAdd(y, b2, c50); c51 = Vector256.FusedMultiplyAdd(y, b3, c51);
+        }
+        if (p < kc)
+        {
+            var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
             var x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
             x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
@@ -94,6 +128,7 @@ internal sealed unsafe class GemmMicroKernel
             x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
+
         Store256(c, c00, c01, alpha, beta); c += ldc;
         Store256(c, c10, c11, alpha, beta); c += ldc;
         Store256(c, c20, c21, alpha, beta); c += ldc;
