@@ -25,6 +25,13 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// The backend for a call made here: inside a <see cref="Par.For"/> worker (attention runs one GEMM per head
+    /// on each core) OpenBLAS would start its own threads on cores already busy, so the managed kernel runs
+    /// serially instead.
+    /// </summary>
+    private static GemmBackend BackendHere => Par.InParallelRegion && Backend == GemmBackend.OpenBlas ? GemmBackend.Managed : Backend;
+
     public static IReadOnlyList<GemmBackend> AvailableBackends =>
         OpenBlas.IsAvailable ? [GemmBackend.Reference, GemmBackend.Managed, GemmBackend.OpenBlas] : [GemmBackend.Reference, GemmBackend.Managed];
 
@@ -53,7 +60,7 @@ public static unsafe class Gemm
 
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-        => Sgemm(Backend, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        => Sgemm(BackendHere, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     public static void Sgemm(GemmBackend backend, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
@@ -75,7 +82,7 @@ public static unsafe class Gemm
     /// </summary>
     public static void SgemmStorage(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, Storage b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
-        => SgemmStorage(Backend, transA, transB, m, n, k, alpha, a, lda, b, bOffset, ldb, beta, c, ldc);
+        => SgemmStorage(BackendHere, transA, transB, m, n, k, alpha, a, lda, b, bOffset, ldb, beta, c, ldc);
 
     public static void SgemmStorage(GemmBackend backend, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, Storage b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
