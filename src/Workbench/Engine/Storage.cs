@@ -71,11 +71,8 @@ public sealed class I8Storage(sbyte[] data) : Storage
     public readonly sbyte[] Data = data;
     public override DType DType => DType.I8;
     public override long Length => Data.LongLength;
-    public override void ReadFloat(long start, Span<float> dst)
-    {
-        var src = Data.AsSpan((int)start, dst.Length);
-        for (int i = 0; i < src.Length; i++) dst[i] = src[i];
-    }
+    public override void ReadFloat(long start, Span<float> dst) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<sbyte, float>(Data.AsSpan((int)start, dst.Length), dst);
 }
 
 public sealed class U8Storage(byte[] data) : Storage
@@ -83,11 +80,8 @@ public sealed class U8Storage(byte[] data) : Storage
     public readonly byte[] Data = data;
     public override DType DType => DType.U8;
     public override long Length => Data.LongLength;
-    public override void ReadFloat(long start, Span<float> dst)
-    {
-        var src = Data.AsSpan((int)start, dst.Length);
-        for (int i = 0; i < src.Length; i++) dst[i] = src[i];
-    }
+    public override void ReadFloat(long start, Span<float> dst) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<byte, float>(Data.AsSpan((int)start, dst.Length), dst);
 }
 
 public sealed class I32Storage(int[] data) : Storage
@@ -95,9 +89,6 @@ public sealed class I32Storage(int[] data) : Storage
     public readonly int[] Data = data;
     public override DType DType => DType.I32;
     public override long Length => Data.LongLength;
-    public override void ReadFloat(long start, Span<float> dst)
-    {
-        var src = Data.AsSpan((int)start, dst.Length);
-        for (int i = 0; i < src.Length; i++) dst[i] = src[i];
-    }
+    public override void ReadFloat(long start, Span<float> dst) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<int, float>(Data.AsSpan((int)start, dst.Length), dst);
 }
