@@ -66,6 +66,14 @@ public sealed class PeftModel
         SetAdapter(name);
     }
 
+    /// <summary>Records an adapter whose layers were built directly (a weighted combination); it starts frozen and inactive.</summary>
+    internal void Register(string name, AdapterConfig config)
+    {
+        if (configs.ContainsKey(name)) throw new ArgumentException($"PeftModel: adapter '{name}' already exists");
+        configs[name] = config;
+        order.Add(name);
+    }
+
     /// <summary>Makes <paramref name="name"/> the one active adapter everywhere, and the only trainable one (as PEFT's set_adapter).</summary>
     public void SetAdapter(string name)
     {
