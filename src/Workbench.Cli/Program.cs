@@ -15,6 +15,8 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(NotebookCommands.Build());
         root.Subcommands.Add(TokenizeCommand.Build());
+        root.Subcommands.Add(ParamsCommand.Build());
+        root.Subcommands.Add(MergeCommand.Build());
         return root;
     }
 }

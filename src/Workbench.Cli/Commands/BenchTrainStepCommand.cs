@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Workbench.Adapters;
 using Workbench.Adapters.Lora;
 using Workbench.Engine;
 using Workbench.Engine.Optim;
@@ -63,9 +64,12 @@ public static class BenchTrainStepCommand
     public static JsonObject Run(ModelConfig config, int batch, int seq, int r, float alpha, int steps, bool checkpointing)
     {
         var model = new LlamaForCausalLM(config, WeightSources.Random(seed: 0));
-        model.Freeze();
         model.GradientCheckpointing = checkpointing;
-        LoraInjector.Inject(model, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], r, alpha);
+        PeftModel.Create(model, new LoraConfig
+        {
+            R = r, LoraAlpha = alpha,
+            TargetModules = TargetModules.Of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        });
         var trainable = model.TrainableParameters().ToList();
         var optimizer = new AdamW(trainable, lr: 1e-4f);
 

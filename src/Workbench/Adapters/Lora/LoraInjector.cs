@@ -1,26 +1,35 @@
-using Workbench.Engine.Nn;
-
 namespace Workbench.Adapters.Lora;
 
-/// <summary>Wraps every linear layer whose name ends with a target in a <see cref="LoraLinear"/>.</summary>
+/// <summary>Injects a LoRA adapter into the layers a <see cref="LoraConfig"/> targets (PEFT's LoraModel).</summary>
 public static class LoraInjector
 {
-    /// <returns>The dotted paths of the wrapped layers.</returns>
-    public static List<string> Inject(Module model, IReadOnlyCollection<string> targets, int r, float alpha,
-        bool useRsLora = false, string adapterName = "default", int seed = 0)
+    /// <returns>The config as stored with the adapter: target modules resolved to names, fan_in_fan_out false.</returns>
+    internal static LoraConfig Inject(PeftModel peft, string adapterName, LoraConfig config)
     {
-        var rng = new Random(seed);
-        var matches = model.NamedModules()
-            .Where(m => m.Module is LinearLayer && targets.Contains(m.Path[(m.Path.LastIndexOf('.') + 1)..]))
-            .ToList();
-        if (matches.Count == 0)
-            throw new ArgumentException($"no linear layer matches target modules [{string.Join(", ", targets)}]");
-        foreach (var (path, module) in matches)
+        config.Validate();
+        // Our Linear stores W as [out, in]; PEFT resets fan_in_fan_out to false for nn.Linear likewise.
+        config = config with { FanInFanOut = false };
+        var sites = peft.Sites();
+        var targets = TargetResolver.Resolve(config.TargetModules, sites, peft.ModelType, LoraConfig.Defaults, "LoRA");
+        foreach (var site in TargetResolver.Select(sites, targets, "LoRA"))
         {
-            var lora = module as LoraLinear ?? new LoraLinear((LinearLayer)module);
-            lora.AddAdapter(adapterName, r, alpha, useRsLora, rng);
-            if (!ReferenceEquals(lora, module)) model.ReplaceModule(path, lora);
+            var layer = peft.Wrap(site.Path, (b, id) => new LoraLinear(b, peft.Runtime, id));
+            layer.AddAdapter(adapterName, config.RankFor(site.Path), config.ScalingFor(site.Path), config.LoraDropout,
+                config.InitLoraWeights, peft.RngFor(adapterName, site.Path));
         }
-        return matches.Select(m => m.Path).ToList();
+        foreach (var (_, bias) in TrainableBiases(peft, config.Bias)) bias.RequiresGrad = true;
+        return config with { TargetModules = targets };
     }
+
+    /// <summary>
+    /// The base biases a bias mode trains and saves: "all" every parameter named like "bias" (as PEFT selects
+    /// them), "lora_only" the biases of LoRA-wrapped layers, "none" nothing.
+    /// </summary>
+    public static IEnumerable<(string Key, Engine.Tensor Tensor)> TrainableBiases(PeftModel peft, string mode) => mode switch
+    {
+        "all" => peft.Model.NamedParameters().Where(p => p.Name.Contains("bias")),
+        "lora_only" => peft.Layers().Where(l => l.Layer is LoraLinear)
+            .SelectMany(l => l.Layer.BaseLayer.NamedParameters(l.Path + ".base_layer").Where(p => p.Name.EndsWith(".bias"))),
+        _ => [],
+    };
 }

@@ -6,56 +6,138 @@ namespace Workbench.Adapters.Lora;
 /// <summary>
 /// A frozen base layer plus low-rank updates, laid out as PEFT does so state-dict keys match:
 /// <c>base_layer.weight</c>, <c>lora_A.{adapter}.weight</c> [r, in], <c>lora_B.{adapter}.weight</c> [out, r].
-///   y = base(x) + s·(x·Aᵀ)·Bᵀ,  s = α/r (or α/√r with rsLoRA)
-/// Backward comes from the ops: dA = s·Bᵀ·dyᵀ·x, dB = s·dyᵀ·(x·Aᵀ), dx adds s·dy·B·A.
+///   y = base(x) + s·(dropout(x)·Aᵀ)·Bᵀ,  s = α/r (or α/√r with rsLoRA)
+/// Backward comes from the ops: dA = s·Bᵀ·dyᵀ·x̃, dB = s·dyᵀ·(x̃·Aᵀ), dx adds s·dy·B·A (through the dropout mask).
+/// Works on any linear base, fused ones included (GPT-NeoX query_key_value: one A, one B over all three outputs).
 /// </summary>
-public sealed class LoraLinear : LinearLayer
+public sealed class LoraLinear : AdapterLayer
 {
-    private readonly Dictionary<string, float> scaling = [];
+    private readonly Dictionary<string, (float Scaling, float Dropout)> settings = [];
 
-    public LinearLayer BaseLayer => Child<LinearLayer>("base_layer");
-    public override int InFeatures => BaseLayer.InFeatures;
-    public override int OutFeatures => BaseLayer.OutFeatures;
     public ModuleDict<Linear> LoraA => Child<ModuleDict<Linear>>("lora_A");
     public ModuleDict<Linear> LoraB => Child<ModuleDict<Linear>>("lora_B");
+    public override IReadOnlyList<string> AdapterNames => LoraA.Keys;
 
-    /// <summary>Adapters applied in Forward; empty disables them all.</summary>
-    public List<string> ActiveAdapters { get; } = [];
-
-    public LoraLinear(LinearLayer baseLayer)
+    public LoraLinear(LinearLayer baseLayer, AdapterRuntime runtime, int siteId) : base(baseLayer, runtime, siteId)
     {
-        AddModule("base_layer", baseLayer);
         AddModule("lora_A", new ModuleDict<Linear>());
         AddModule("lora_B", new ModuleDict<Linear>());
     }
 
-    public float Scaling(string adapter) => scaling[adapter];
+    public float Scaling(string adapter) => settings[adapter].Scaling;
+    public float Dropout(string adapter) => settings[adapter].Dropout;
+    public int Rank(string adapter) => LoraA[adapter].OutFeatures;
 
-    /// <summary>
-    /// Adds an adapter with PEFT's default initialisation: A ~ kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in),
-    /// and B = 0, so the layer's output is unchanged until training moves B.
-    /// </summary>
-    public void AddAdapter(string name, int r, float alpha, bool useRsLora, Random rng)
+    /// <summary>Adds a trainable adapter initialised as <paramref name="init"/> says (PEFT's update_layer) and activates it.</summary>
+    public void AddAdapter(string name, int r, float scaling, float dropout, LoraInit init, Random rng)
     {
-        float bound = 1f / MathF.Sqrt(InFeatures);
-        var a = Tensor.Uniform(rng, -bound, bound, r, InFeatures);
-        var b = Tensor.Zeros(OutFeatures, r);
+        if (r <= 0) throw new ArgumentOutOfRangeException(nameof(r), r, "LoRA rank must be positive");
+        // kaiming_uniform_(a=√5) on [fan_out, fan_in] is U(−1/√fan_in, 1/√fan_in).
+        float boundA = 1f / MathF.Sqrt(InFeatures);
+        var a = init == LoraInit.Gaussian ? Tensor.Randn(rng, 1f / r, r, InFeatures) : Tensor.Uniform(rng, -boundA, boundA, r, InFeatures);
+        var b = init == LoraInit.Random ? Tensor.Uniform(rng, -1f / MathF.Sqrt(r), 1f / MathF.Sqrt(r), OutFeatures, r) : Tensor.Zeros(OutFeatures, r);
+        SetAdapter(name, a, b, scaling, dropout);
         a.RequiresGrad = b.RequiresGrad = true;
-        LoraA.Add(name, new Linear(a));
-        LoraB.Add(name, new Linear(b));
-        scaling[name] = useRsLora ? alpha / MathF.Sqrt(r) : alpha / r;
         ActiveAdapters.Add(name);
     }
 
-    public override Tensor Forward(Tensor x)
+    /// <summary>Adds (or replaces the weights of) an adapter from given A [r, in] and B [out, r]; not activated.</summary>
+    public void SetAdapter(string name, Tensor a, Tensor b, float scaling, float dropout)
+    {
+        if (a.Rank != 2 || b.Rank != 2 || a.Shape[1] != InFeatures || b.Shape[0] != OutFeatures || a.Shape[0] != b.Shape[1])
+            throw new ShapeException("LoraLinear", $"adapter '{name}': A {Shape.Format(a.Shape)} and B {Shape.Format(b.Shape)} " +
+                                                   $"do not fit [r, {InFeatures}] and [{OutFeatures}, r]");
+        if (LoraA.Contains(name))
+        {
+            LoraA[name].SetParameter("weight", a);
+            LoraB[name].SetParameter("weight", b);
+        }
+        else
+        {
+            LoraA.Add(name, new Linear(a));
+            LoraB.Add(name, new Linear(b));
+        }
+        settings[name] = (scaling, dropout);
+    }
+
+    public override IEnumerable<(string Key, Tensor Tensor)> AdapterTensors(string adapter)
+    {
+        RequireAdapter(adapter, AdapterNames);
+        yield return ("lora_A.weight", LoraA[adapter].Weight);
+        yield return ("lora_B.weight", LoraB[adapter].Weight);
+    }
+
+    public override void LoadAdapterTensor(string adapter, string key, Tensor value)
+    {
+        RequireAdapter(adapter, AdapterNames);
+        var target = key switch
+        {
+            "lora_A.weight" => LoraA[adapter],
+            "lora_B.weight" => LoraB[adapter],
+            _ => throw new KeyNotFoundException($"LoraLinear: no adapter tensor '{key}'"),
+        };
+        bool trainable = target.Weight.RequiresGrad;
+        var copy = value.To(DType.F32).Clone();
+        copy.RequiresGrad = trainable;
+        target.SetParameter("weight", copy);
+    }
+
+    protected override Tensor AdaptedForward(Tensor x)
     {
         var y = BaseLayer.Forward(x);
-        foreach (var name in ActiveAdapters)
+        for (int k = 0; k < ActiveAdapters.Count; k++)
         {
-            // y += s · (x Aᵀ) Bᵀ
-            var low = LoraA[name].Forward(x);
-            y = Ops.Add(y, Ops.Scale(LoraB[name].Forward(low), scaling[name]));
+            var name = ActiveAdapters[k];
+            if (!LoraA.Contains(name)) continue;
+            var (scaling, p) = settings[name];
+            // x̃ = dropout(x) in training (mask seeded by seed, step, layer, adapter); x otherwise
+            var input = Runtime.Training && p > 0
+                ? Ops.Dropout(x, p, DropoutMask.Seed(Runtime.Seed, Runtime.Step, ((long)SiteId << 8) + k))
+                : x;
+            // y += s · (x̃ Aᵀ) Bᵀ
+            y = Ops.Add(y, Ops.Scale(LoraB[name].Forward(LoraA[name].Forward(input)), scaling));
         }
         return y;
+    }
+
+    /// <summary>ΔW = s·B·A [out, in] (transposed to [in, out] for fan_in_fan_out bases).</summary>
+    public Tensor DeltaWeight(string adapter) =>
+        LoraMath.DeltaWeight(LoraA[adapter].Weight, LoraB[adapter].Weight, Scaling(adapter), fanInFanOut: false);
+
+    public override void Merge(IEnumerable<string>? adapters = null)
+    {
+        var target = MergeTarget("LoRA merge");
+        foreach (var name in (adapters ?? ActiveAdapters).ToList())
+        {
+            RequireAdapter(name, AdapterNames);
+            if (MergedAdapters.Contains(name)) continue;
+            // W ← W + s·B·A
+            Store(target, "weight", Ops.Add(target.Weight, DeltaWeight(name)).Detach(), target.Weight.DType);
+            MergedAdapters.Add(name);
+        }
+    }
+
+    public override void Unmerge()
+    {
+        var target = MergeTarget("LoRA unmerge");
+        while (MergedAdapters.Count > 0)
+        {
+            var name = MergedAdapters[^1];
+            MergedAdapters.RemoveAt(MergedAdapters.Count - 1);
+            // W ← W − s·B·A
+            Store(target, "weight", Ops.Sub(target.Weight, DeltaWeight(name)).Detach(), target.Weight.DType);
+        }
+    }
+}
+
+/// <summary>The LoRA update as a dense matrix.</summary>
+public static class LoraMath
+{
+    /// <summary>ΔW = s·B·A: A [r, in], B [out, r] → [out, in], or its transpose [in, out] when the base stores W that way.</summary>
+    public static Tensor DeltaWeight(Tensor a, Tensor b, float scaling, bool fanInFanOut)
+    {
+        using var _ = GradMode.NoGrad();
+        var delta = Ops.Scale(Ops.MatMul(b, a), scaling);                  // (out, in)
+        return fanInFanOut ? delta.Transpose(0, 1).Contiguous() : delta;
     }
 }

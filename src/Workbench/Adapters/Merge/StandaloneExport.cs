@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using Workbench.Engine;
+using Workbench.Engine.Nn;
+using Workbench.Formats;
+
+namespace Workbench.Adapters.Merge;
+
+/// <summary>
+/// Writes a merged model as a standalone Hugging Face directory: the base's config.json without any reference to
+/// the base (no base_model_name_or_path / _name_or_path), the weights under the base model's names as sharded
+/// safetensors in the base's torch_dtype, and the base's tokenizer files. The directory appears whole or not at all:
+/// everything is written to a temporary folder next to it and renamed into place.
+/// </summary>
+public static class StandaloneExport
+{
+    public static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"];
+    /// <summary>transformers' default max_shard_size ("5GB").</summary>
+    public const long DefaultShardBytes = 5_000_000_000;
+
+    /// <returns>The files written, relative to <paramref name="outDir"/>.</returns>
+    public static IReadOnlyList<string> Export(Module merged, string baseDir, string outDir, bool force = false, long maxShardBytes = DefaultShardBytes)
+    {
+        var target = Path.GetFullPath(outDir);
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !force)
+            throw new IOException($"{outDir}: exists and is not empty (use --force to replace it)");
+        if (File.Exists(target)) throw new IOException($"{outDir}: is a file");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDir, "config.json")))!.AsObject();
+        config.Remove("base_model_name_or_path");
+        config.Remove("_name_or_path");
+        var dtype = DTypeOf(config["torch_dtype"]?.GetValue<string>() ?? config["dtype"]?.GetValue<string>() ?? "float32");
+
+        var parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        var temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var tensors = new Dictionary<string, Tensor>();
+            foreach (var (name, t) in merged.NamedParameters()) tensors[name] = t.DType == dtype ? t : t.To(dtype);
+            SafeTensorsWriter.WriteSharded(temp, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+            File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new() { WriteIndented = true }) + "\n");
+            foreach (var file in TokenizerFiles)
+                if (File.Exists(Path.Combine(baseDir, file))) File.Copy(Path.Combine(baseDir, file), Path.Combine(temp, file));
+            var written = Directory.EnumerateFiles(temp).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            Replace(temp, target);
+            return written!;
+        }
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Moves the finished folder into place; an existing target is moved aside first and removed after.</summary>
+    private static void Replace(string temp, string target)
+    {
+        string? aside = null;
+        if (Directory.Exists(target))
+        {
+            aside = target + $".old-{Guid.NewGuid():N}";
+            Directory.Move(target, aside);
+        }
+        try { Directory.Move(temp, target); }
+        catch
+        {
+            if (aside is not null) Directory.Move(aside, target);
+            throw;
+        }
+        if (aside is not null) Directory.Delete(aside, recursive: true);
+    }
+
+    private static DType DTypeOf(string torchDtype) => torchDtype switch
+    {
+        "float32" => DType.F32,
+        "float16" => DType.F16,
+        "bfloat16" => DType.BF16,
+        _ => throw new NotSupportedException($"export: torch_dtype '{torchDtype}' is not supported (float32, float16, bfloat16)"),
+    };
+}

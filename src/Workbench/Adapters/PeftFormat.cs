@@ -1,0 +1,297 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Workbench.Adapters.Ia3;
+using Workbench.Adapters.Lora;
+using Workbench.Engine;
+using Workbench.Engine.Nn;
+using Workbench.Formats;
+
+namespace Workbench.Adapters;
+
+/// <summary>An adapter directory that does not fit the model or the format; the message names the file and the keys.</summary>
+public sealed class AdapterFormatException(string message) : FormatException(message);
+
+/// <summary>
+/// PEFT's saved adapter, a bit-exact contract: <c>adapter_config.json</c> (PEFT's field names, keys sorted, indent 2)
+/// and <c>adapter_model.safetensors</c> with keys <c>base_model.model.{module}.lora_A.weight</c> — the adapter name
+/// stripped — <c>….ia3_l</c>, and modules_to_save / bias parameters under their model names. The adapter called
+/// "default" is saved in the directory itself, any other in the subfolder of its name.
+/// </summary>
+public static class PeftFormat
+{
+    public const string ConfigFileName = "adapter_config.json";
+    public const string WeightsFileName = "adapter_model.safetensors";
+    public const string KeyPrefix = "base_model.model.";
+    /// <summary>The PEFT release whose format this follows, written as peft_version.</summary>
+    public const string PeftVersion = "0.20.1.dev0";
+
+    /// <summary>Saves every adapter (or the given ones): "default" in <paramref name="directory"/>, others in subfolders.</summary>
+    public static IReadOnlyList<string> Save(PeftModel peft, string directory, IEnumerable<string>? adapters = null)
+    {
+        var written = new List<string>();
+        foreach (var name in adapters ?? peft.AdapterNames)
+        {
+            var dir = name == "default" ? directory : Path.Combine(directory, name);
+            Directory.CreateDirectory(dir);
+            var tensors = StateDict(peft, name).ToDictionary(e => KeyPrefix + e.Key, e => e.Tensor);
+            SafeTensorsWriter.Write(Path.Combine(dir, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            // PEFT's save_pretrained stores inference_mode = true.
+            var json = ConfigJson(peft.Config(name) with { InferenceMode = true });
+            SafeTensorsWriter.WriteAtomically(Path.Combine(dir, ConfigFileName), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
+            written.Add(dir);
+        }
+        return written;
+    }
+
+    /// <summary>
+    /// Loads a PEFT adapter directory into <paramref name="model"/> (frozen first) as the adapter
+    /// <paramref name="adapterName"/>. Every key must fit: missing, unexpected or mis-shaped tensors are an error.
+    /// </summary>
+    public static PeftModel Load(Module model, string directory, string adapterName = "default", bool isTrainable = false, string? modelType = null)
+    {
+        var config = ReadConfig(directory) with { InferenceMode = !isTrainable };
+        var peft = PeftModel.Create(model, config, adapterName, modelType: modelType);
+        LoadWeights(peft, directory, adapterName);
+        return peft;
+    }
+
+    /// <summary>Adds a saved adapter to an existing PEFT model under <paramref name="adapterName"/> (active afterwards).</summary>
+    public static void LoadAdapter(PeftModel peft, string directory, string adapterName, bool isTrainable = false)
+    {
+        peft.AddAdapter(adapterName, ReadConfig(directory) with { InferenceMode = !isTrainable });
+        LoadWeights(peft, directory, adapterName);
+    }
+
+    /// <summary>
+    /// The adapter's tensors by model key (no prefix): the adapter layers' tensors with the adapter name stripped,
+    /// modules_to_save copies, and for LoRA the biases its bias mode trains. Each with a setter for loading.
+    /// </summary>
+    public static List<(string Key, Tensor Tensor, Action<Tensor> Set)> StateDict(PeftModel peft, string adapter)
+    {
+        var config = peft.Config(adapter);
+        var entries = new Dictionary<string, (Tensor, Action<Tensor>)>();
+        foreach (var (path, layer) in peft.Layers())
+        {
+            if (!layer.AdapterNames.Contains(adapter)) continue;
+            foreach (var (key, tensor) in layer.AdapterTensors(adapter))
+                entries[$"{path}.{key}"] = (tensor, v => layer.LoadAdapterTensor(adapter, key, v));
+        }
+        var plain = config is LoraConfig lora ? LoraInjector.TrainableBiases(peft, lora.Bias).Select(b => b.Key) : [];
+        if (config.ModulesToSave is { Count: > 0 } modules)
+        {
+            var match = TargetModules.Of(modules);
+            plain = plain.Concat(peft.ModulesToSaveKeys.Where(k => Prefixes(k).Any(match.Matches)));
+        }
+        var parameters = peft.Model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor);
+        foreach (var key in plain.Distinct())
+            entries[key] = (parameters[key], v => peft.SetParameterAt(key, AsParameter(v, parameters[key].RequiresGrad)));
+        return entries.Select(e => (e.Key, e.Value.Item1, e.Value.Item2)).ToList();
+    }
+
+    private static void LoadWeights(PeftModel peft, string directory, string adapter)
+    {
+        var file = Path.Combine(directory, WeightsFileName);
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no adapter weights (PEFT's .bin format is not read)", file);
+        var stored = SafeTensorsFile.Load(file);
+        var expected = StateDict(peft, adapter).ToDictionary(e => KeyPrefix + e.Key);
+        var missing = expected.Keys.Where(k => !stored.ContainsKey(k)).ToList();
+        var unexpected = stored.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        var wrongShape = expected.Where(e => stored.TryGetValue(e.Key, out var t) && !t.Shape.SequenceEqual(e.Value.Tensor.Shape))
+            .Select(e => $"{e.Key} is {Shape.Format(stored[e.Key].Shape)}, the model expects {Shape.Format(e.Value.Tensor.Shape)}").ToList();
+        if (missing.Count + unexpected.Count + wrongShape.Count > 0)
+        {
+            static string List(string what, List<string> keys) => keys.Count == 0 ? "" :
+                $"\n  {what} ({keys.Count}): {string.Join(", ", keys.Take(8))}{(keys.Count > 8 ? ", …" : "")}";
+            throw new AdapterFormatException($"{file}: does not fit the model for adapter '{adapter}'" +
+                List("missing", missing) + List("unexpected", unexpected) + List("wrong shape", wrongShape));
+        }
+        foreach (var (key, entry) in expected) entry.Set(stored[key]);
+    }
+
+    private static Tensor AsParameter(Tensor value, bool requiresGrad)
+    {
+        var t = value.To(DType.F32).Clone();
+        t.RequiresGrad = requiresGrad;
+        return t;
+    }
+
+    private static IEnumerable<string> Prefixes(string name)
+    {
+        for (int i = name.IndexOf('.'); i >= 0; i = name.IndexOf('.', i + 1)) yield return name[..i];
+    }
+
+    // ---- adapter_config.json ---------------------------------------------------------------------
+
+    /// <summary>adapter_config.json text as PEFT writes it: json.dumps(to_dict(), indent=2, sort_keys=True).</summary>
+    public static string ConfigJson(AdapterConfig config)
+    {
+        var fields = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal)
+        {
+            ["auto_mapping"] = null,
+            ["base_model_name_or_path"] = config.BaseModelNameOrPath,
+            ["exclude_modules"] = null,
+            ["fan_in_fan_out"] = config.FanInFanOut,
+            ["inference_mode"] = config.InferenceMode,
+            ["modules_to_save"] = config.ModulesToSave is { } m ? Strings(m) : null,
+            ["peft_type"] = config.PeftType,
+            ["peft_version"] = PeftVersion,
+            ["revision"] = config.Revision,
+            ["target_modules"] = Targets(config.TargetModules),
+            ["task_type"] = config.TaskType,
+        };
+        switch (config)
+        {
+            case LoraConfig c:
+                fields["r"] = c.R;
+                fields["lora_alpha"] = Number(c.LoraAlpha);
+                fields["lora_dropout"] = Number(c.LoraDropout, forceFloat: true);
+                fields["bias"] = c.Bias;
+                fields["init_lora_weights"] = c.InitLoraWeights switch
+                {
+                    LoraInit.Gaussian => JsonValue.Create("gaussian"),
+                    LoraInit.Random => JsonValue.Create(false),
+                    _ => JsonValue.Create(true),
+                };
+                fields["use_rslora"] = c.UseRsLora;
+                fields["use_dora"] = false;
+                fields["use_qalora"] = false;
+                fields["qalora_group_size"] = 16;
+                fields["lora_bias"] = false;
+                fields["rank_pattern"] = new JsonObject(c.RankPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+                fields["alpha_pattern"] = new JsonObject(c.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, Number(kv.Value))));
+                fields["layers_pattern"] = null;
+                fields["layers_to_transform"] = null;
+                fields["layer_replication"] = null;
+                fields["loftq_config"] = new JsonObject();
+                fields["megatron_config"] = null;
+                fields["megatron_core"] = "megatron.core";
+                fields["corda_config"] = null;
+                fields["eva_config"] = null;
+                fields["target_parameters"] = null;
+                fields["trainable_token_indices"] = null;
+                break;
+            case Ia3Config c:
+                fields["feedforward_modules"] = Targets(c.FeedforwardModules);
+                fields["init_ia3_weights"] = c.InitIa3Weights;
+                break;
+        }
+        var root = new JsonObject(fields);
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>Reads adapter_config.json (a directory holding one, or the file); fields we cannot honour are errors.</summary>
+    public static AdapterConfig ReadConfig(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, ConfigFileName) : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no adapter config", file);
+        JsonObject root;
+        try { root = JsonNode.Parse(File.ReadAllText(file))?.AsObject() ?? throw new AdapterFormatException($"{file}: not a JSON object"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new AdapterFormatException($"{file}: not a JSON object ({e.Message})"); }
+        var f = new Fields(root, file);
+        var peftType = f.String("peft_type") ?? throw f.Error("peft_type", "is required");
+        AdapterConfig config = peftType switch
+        {
+            "LORA" => ReadLora(f),
+            "IA3" => new Ia3Config
+            {
+                FeedforwardModules = f.Targets("feedforward_modules"),
+                InitIa3Weights = f.Bool("init_ia3_weights", true),
+            },
+            _ => throw f.Error("peft_type", $"'{peftType}' is not supported (LORA, IA3)"),
+        };
+        f.RequireNull("exclude_modules");
+        return config with
+        {
+            TaskType = f.String("task_type") ?? "CAUSAL_LM",
+            BaseModelNameOrPath = f.String("base_model_name_or_path"),
+            Revision = f.String("revision"),
+            InferenceMode = f.Bool("inference_mode", false),
+            TargetModules = f.Targets("target_modules"),
+            ModulesToSave = f.StringList("modules_to_save"),
+            FanInFanOut = f.Bool("fan_in_fan_out", false),
+        };
+    }
+
+    private static LoraConfig ReadLora(Fields f)
+    {
+        if (f.Bool("use_dora", false)) throw f.Error("use_dora", "DoRA is not supported");
+        if (f.Bool("lora_bias", false)) throw f.Error("lora_bias", "a bias on lora_B is not supported");
+        f.RequireNull("layers_to_transform");
+        f.RequireNull("layer_replication");
+        var init = f.Node("init_lora_weights") switch
+        {
+            null => LoraInit.Default,
+            JsonValue v when v.GetValueKind() == JsonValueKind.True => LoraInit.Default,
+            JsonValue v when v.GetValueKind() == JsonValueKind.False => LoraInit.Random,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "gaussian" => LoraInit.Gaussian,
+            var other => throw f.Error("init_lora_weights", $"{other.ToJsonString()} is not supported (true, false, \"gaussian\")"),
+        };
+        var config = new LoraConfig
+        {
+            R = f.Int("r", 8),
+            LoraAlpha = (float)f.Double("lora_alpha", 8),
+            LoraDropout = (float)f.Double("lora_dropout", 0),
+            Bias = f.String("bias") ?? "none",
+            InitLoraWeights = init,
+            UseRsLora = f.Bool("use_rslora", false),
+            RankPattern = f.Map("rank_pattern", n => n.GetValue<int>()),
+            AlphaPattern = f.Map("alpha_pattern", n => (float)n.GetValue<double>()),
+        };
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw new AdapterFormatException($"{f.File}: {e.Message}"); }
+        return config;
+    }
+
+    private static JsonNode? Targets(TargetModules? t) => t is null ? null : t.Names is { } names ? Strings(names) : JsonValue.Create(t.Pattern);
+
+    private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
+
+    /// <summary>A number as Python's json writes it: whole floats keep ".0" when the field is a float.</summary>
+    private static JsonNode Number(float value, bool forceFloat = false)
+    {
+        if (!forceFloat && value == MathF.Floor(value) && Math.Abs(value) < 1e9) return JsonValue.Create((long)value);
+        var text = ((double)(decimal)value).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        if (!text.Contains('.') && !text.Contains('E')) text += ".0";
+        return JsonNode.Parse(text)!;
+    }
+
+    /// <summary>Typed reads of adapter_config.json fields; JSON null or absence gives the default.</summary>
+    private sealed class Fields(JsonObject root, string file)
+    {
+        public string File => file;
+        public AdapterFormatException Error(string field, string problem) => new($"{file}: field '{field}': {problem}");
+        public JsonNode? Node(string field) => root.TryGetPropertyValue(field, out var n) ? n : null;
+
+        private T Read<T>(string field, Func<JsonNode, T> read, string expected)
+        {
+            try { return read(Node(field)!); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
+            { throw Error(field, $"expected {expected}, found {Node(field)!.ToJsonString()}"); }
+        }
+
+        public string? String(string field) => Node(field) is null ? null : Read(field, n => n.GetValue<string>(), "a string");
+        public bool Bool(string field, bool fallback) => Node(field) is null ? fallback : Read(field, n => n.GetValue<bool>(), "true or false");
+        public int Int(string field, int fallback) => Node(field) is null ? fallback : Read(field, n => (int)n.GetValue<double>(), "an integer");
+        public double Double(string field, double fallback) => Node(field) is null ? fallback : Read(field, n => n.GetValue<double>(), "a number");
+
+        public IReadOnlyList<string>? StringList(string field) => Node(field) is null ? null
+            : Read(field, n => n.AsArray().Select(e => e!.GetValue<string>()).ToList(), "a list of strings");
+
+        public TargetModules? Targets(string field) => Node(field) switch
+        {
+            null => null,
+            JsonArray => TargetModules.Of(StringList(field)!),
+            _ => TargetModules.FromString(String(field)!),
+        };
+
+        public IReadOnlyDictionary<string, T> Map<T>(string field, Func<JsonNode, T> value) => Node(field) is null
+            ? new Dictionary<string, T>()
+            : Read(field, n => n.AsObject().ToDictionary(kv => kv.Key, kv => value(kv.Value!)), "an object");
+
+        public void RequireNull(string field)
+        {
+            if (Node(field) is { } n && !(n is JsonArray { Count: 0 }))
+                throw Error(field, $"{n.ToJsonString()} is not supported (only null)");
+        }
+    }
+}
