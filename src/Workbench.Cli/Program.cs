@@ -13,6 +13,8 @@ public static class Program
         var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());
+        root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(PplCommand.Build());
         return root;
     }
 }
