@@ -17,6 +17,8 @@ public static class Program
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(ParamsCommand.Build());
         root.Subcommands.Add(MergeCommand.Build());
+        root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(PplCommand.Build());
         return root;
     }
 }

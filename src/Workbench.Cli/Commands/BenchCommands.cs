@@ -11,6 +11,7 @@ public static class BenchCommands
         bench.Subcommands.Add(BenchMatmulCommand.Build());
         bench.Subcommands.Add(BenchTrainStepCommand.Build());
         bench.Subcommands.Add(BenchQuantCommand.Build());
+        bench.Subcommands.Add(BenchGenerateCommand.Build());
         return bench;
     }
 }

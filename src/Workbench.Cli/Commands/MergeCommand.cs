@@ -1,3 +1,5 @@
+using Workbench.Engine.Nn;
+using Workbench.Models;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Workbench.Adapters;
@@ -34,7 +36,7 @@ public static class MergeCommand
         int layers;
         try
         {
-            var peft = PeftFormat.Load(BaseModelLoader.Load(baseDir), adapterDir);
+            var peft = PeftFormat.Load((Module)CausalLM.Load(baseDir), adapterDir);
             method = peft.Config(peft.ActiveAdapter).PeftType;
             layers = peft.Layers().Count();
             files = StandaloneExport.Export(AdapterMerge.MergeAndUnload(peft), baseDir, outDir, force);

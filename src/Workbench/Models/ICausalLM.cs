@@ -10,4 +10,11 @@ public interface ICausalLM
 
     /// <summary>ids [B, T] → logits [B, T, V].</summary>
     Tensor Forward(int[] ids, int batch, int seq);
+
+    /// <summary>
+    /// ids [B, T] following the <c>cache.Length</c> tokens already in <paramref name="cache"/> (if any) → logits
+    /// [B, T, V]; the step's keys and values are appended to the cache. <paramref name="attentionMask"/>
+    /// [B, cache.Length + T] marks tokens 1 and left padding 0 (see <see cref="AttentionContext"/>).
+    /// </summary>
+    Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null);
 }

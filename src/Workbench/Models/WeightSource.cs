@@ -1,4 +1,5 @@
 using Workbench.Engine;
+using Workbench.Formats;
 
 namespace Workbench.Models;
 
@@ -31,6 +32,22 @@ public static class WeightSources
         if (!t.Shape.SequenceEqual(shape))
             throw new ShapeException("load", $"{origin}: tensor '{name}' has shape {Shape.Format(t.Shape)}, expected {Shape.Format(shape)}");
         return t;
+    };
+
+    /// <summary>
+    /// Reads each tensor from a safetensors checkpoint when the model asks for it, checking its shape; kept in the
+    /// file's dtype, or converted to <paramref name="storage"/>. Errors name the tensor and the file.
+    /// </summary>
+    public static WeightSource FromCheckpoint(SafeTensorsCheckpoint checkpoint, DType? storage = null) => (name, shape) =>
+    {
+        if (!checkpoint.Contains(name))
+            throw new ModelLoadException(checkpoint.Path, $"missing tensor '{name}' (expected {Shape.Format(shape)})");
+        var t = checkpoint.Load(name);
+        if (!t.Shape.SequenceEqual(shape))
+            throw new ModelLoadException(checkpoint.Path, $"tensor '{name}' has shape {Shape.Format(t.Shape)}, expected {Shape.Format(shape)}");
+        if (t.DType is not (DType.F32 or DType.F16 or DType.BF16) && storage is null)
+            throw new ModelLoadException(checkpoint.Path, $"tensor '{name}' is stored as {t.DType}; expected F32, F16 or BF16");
+        return storage is { } dtype ? t.To(dtype) : t;
     };
 
     private static int StableHash(string s)

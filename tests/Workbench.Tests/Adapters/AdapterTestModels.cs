@@ -1,3 +1,4 @@
+using Workbench.Models;
 using Workbench.Adapters;
 using Workbench.Adapters.Merge;
 using Workbench.Engine;
@@ -15,7 +16,7 @@ internal static class AdapterTestModels
     public static string Ia3Dir => Fixtures.PathOf("adapters/ia3");
     public static Dictionary<string, Tensor> Reference => Fixtures.Load("adapters/reference.safetensors");
 
-    public static LlamaForCausalLM TinyLlama() => (LlamaForCausalLM)BaseModelLoader.Load(BaseDir);
+    public static LlamaForCausalLM TinyLlama() => (LlamaForCausalLM)(Module)CausalLM.Load(BaseDir);
 
     public static readonly int[] Ids = [3, 17, 5, 29, 0, 11, 8, 2];
 

@@ -131,11 +131,11 @@ public class MergeTests
             Assert.True(LayoutCheck.Compare(ParameterLayout.For(ModelConfig.Load(outDir)), checkpoint.Entries).Matches);
             Assert.All(checkpoint.Entries, e => Assert.Equal("F32", e.DType));
         }
-        Close.Assert(adapted, AdapterTestModels.Logits(BaseModelLoader.Load(outDir)), 1e-5f, 1e-6f, "reloaded merged model");
+        Close.Assert(adapted, AdapterTestModels.Logits((Module)CausalLM.Load(outDir)), 1e-5f, 1e-6f, "reloaded merged model");
 
-        var e = Assert.Throws<IOException>(() => StandaloneExport.Export(BaseModelLoader.Load(outDir), AdapterTestModels.BaseDir, outDir));
+        var e = Assert.Throws<IOException>(() => StandaloneExport.Export((Module)CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir));
         Assert.Contains("not empty", e.Message);
-        StandaloneExport.Export(BaseModelLoader.Load(outDir), AdapterTestModels.BaseDir, outDir, force: true);
+        StandaloneExport.Export((Module)CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir, force: true);
         Assert.Single(Directory.EnumerateFileSystemEntries(dir.Path));
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
         Assert.False(File.Exists(Path.Combine(outDir, "model.safetensors.index.json")));

@@ -51,45 +51,48 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// Rotary embedding of x [B, H, T, headDim] with one position per time step (rotate-half convention):
-    /// y = x·cos + rotate_half(x)·sin on the first rotaryDim features, the rest copied. Backward rotates back.
+    /// Rotary embedding of x [B, H, T, headDim] (rotate-half convention): y = x·cos + rotate_half(x)·sin on the
+    /// first rotaryDim features, the rest copied. Positions: [T], shared by every row, or [B·T], one per row and
+    /// time step (left-padded batches, whose rows start at different offsets). Backward rotates back.
     /// </summary>
     public static Tensor Rope(this Tensor x, RopeCache cache, int[] positions)
     {
         if (x.Rank != 4 || x.Shape[3] != cache.HeadDim)
             throw new ShapeException("Rope", $"expects x [B, H, T, {cache.HeadDim}], got {Engine.Shape.Format(x.Shape)}");
-        if (positions.Length != x.Shape[2])
-            throw new ShapeException("Rope", $"{positions.Length} positions for T = {x.Shape[2]} in {Engine.Shape.Format(x.Shape)}");
+        if (positions.Length != x.Shape[2] && positions.Length != x.Shape[0] * x.Shape[2])
+            throw new ShapeException("Rope", $"{positions.Length} positions for T = {x.Shape[2]} (or B·T) in {Engine.Shape.Format(x.Shape)}");
         foreach (var p in positions)
             if ((uint)p >= (uint)cache.MaxPositions)
                 throw new ShapeException("Rope", $"position {p} is outside the cache's [0, {cache.MaxPositions})");
 
         var xc = x.Contiguous();                                   // [B, H, T, D]
         var y = Tensor.Zeros((int[])x.Shape.Clone());
-        RopeKernel.Fast(xc.Span, cache, positions, y.Span, sign: 1f);
+        int batch = positions.Length == x.Shape[2] ? 1 : x.Shape[0];
+        RopeKernel.Fast(xc.Span, cache, positions, y.Span, sign: 1f, batch);
         return Autograd.Record(y, "Rope", [xc], g =>
         {
             // dx = Rᵀ(pos)·dy: the same rotation with −sin
             var dx = Tensor.Zeros((int[])xc.Shape.Clone());
-            RopeKernel.Fast(g.Contiguous().Span, cache, positions, dx.Span, sign: -1f);
+            RopeKernel.Fast(g.Contiguous().Span, cache, positions, dx.Span, sign: -1f, batch);
             return [dx];
         });
     }
 }
 
 /// <summary>
-/// Rotates rows of length headDim: row r has time step r mod T. sign = +1 rotates by +angle (forward),
+/// Rotates rows of length headDim: row r of batch entry b = r / (rows/batch) has time step t = r mod T and
+/// position positions[b·T + t] (positions holds batch·T entries). sign = +1 rotates by +angle (forward),
 /// sign = −1 by −angle (backward, the transpose of the rotation).
 /// </summary>
 public static class RopeKernel
 {
-    public static void Reference(ReadOnlySpan<float> x, RopeCache cache, int[] positions, Span<float> y, float sign)
+    public static void Reference(ReadOnlySpan<float> x, RopeCache cache, int[] positions, Span<float> y, float sign, int batch = 1)
     {
-        int d = cache.HeadDim, half = cache.RotaryDim / 2, t = positions.Length;
+        int d = cache.HeadDim, half = cache.RotaryDim / 2;
         int rows = x.Length / d;
         for (int r = 0; r < rows; r++)
         {
-            int row = r * d, table = positions[r % t] * half;
+            int row = r * d, table = PositionOf(r, rows, positions, batch) * half;
             for (int i = 0; i < half; i++)
             {
                 float c = cache.Cos[table + i], s = sign * cache.Sin[table + i];
@@ -103,7 +106,7 @@ public static class RopeKernel
     }
 
     /// <summary>Vector256 over the rotary pairs, rows split across cores.</summary>
-    public static void Fast(ReadOnlySpan<float> x, RopeCache cache, int[] positions, Span<float> y, float sign)
+    public static void Fast(ReadOnlySpan<float> x, RopeCache cache, int[] positions, Span<float> y, float sign, int batch = 1)
     {
         unsafe
         {
@@ -115,10 +118,17 @@ public static class RopeKernel
                 {
                     for (int r = start; r < end; r++)
                         RotateRow(new ReadOnlySpan<float>((float*)xp + (long)r * d, d), cache,
-                            positions[r % positions.Length], new Span<float>((float*)yp + (long)r * d, d), sign);
+                            PositionOf(r, rows, positions, batch), new Span<float>((float*)yp + (long)r * d, d), sign);
                 });
             }
         }
+    }
+
+    /// <summary>positions[b·T + r mod T] for row r of batch entry b = r / (rows / batch).</summary>
+    private static int PositionOf(int r, int rows, int[] positions, int batch)
+    {
+        int t = positions.Length / batch;
+        return positions[r / (rows / batch) * t + r % t];
     }
 
     private static void RotateRow(ReadOnlySpan<float> x, RopeCache cache, int position, Span<float> y, float sign)

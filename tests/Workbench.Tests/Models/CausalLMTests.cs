@@ -1,0 +1,157 @@
+using Workbench.Engine;
+using Workbench.Engine.Nn;
+using Workbench.Formats;
+using Workbench.Models;
+using Workbench.Models.Gemma;
+using Workbench.Models.GptNeoX;
+using Workbench.Models.Llama;
+using Workbench.Tests.Support;
+
+namespace Workbench.Tests.Models;
+
+/// <summary>
+/// Tiny random-weight models of each architecture against the plain-PyTorch forwards of tests/fixtures/make_models.py
+/// (transformers' code, float32 on the stored weights widened). Tolerance: 1e-4 relative plus 1e-5 absolute for
+/// logits near zero; the bf16/f16 fixtures need no more, since both sides compute in float32 on the same widened
+/// values (Gemma's √hidden is rounded to bf16 on both sides).
+/// </summary>
+public class CausalLMTests
+{
+    public static TheoryData<string, Type> Fixtures => new()
+    {
+        { "llama_gqa", typeof(LlamaForCausalLM) },
+        { "neox_parallel", typeof(GPTNeoXForCausalLM) },
+        { "neox_sequential", typeof(GPTNeoXForCausalLM) },
+        { "gemma_mqa", typeof(GemmaForCausalLM) },
+    };
+
+    private const float Rtol = 1e-4f, Atol = 1e-5f;
+
+    private static string Dir(string name) => Support.Fixtures.PathOf($"models/{name}");
+    private static Dictionary<string, Tensor> Reference(string name) => Support.Fixtures.Load($"models/{name}/reference.safetensors");
+    private static int[] Ints(Tensor t) => t.ToArray().Select(v => (int)v).ToArray();
+
+    [Theory, MemberData(nameof(Fixtures))]
+    public void LogitsMatchPyTorch(string name, Type type)
+    {
+        var model = CausalLM.Load(Dir(name));
+        Assert.IsType(type, model);
+        var r = Reference(name);
+        var ids = r["input_ids"];
+        using var _ = GradMode.NoGrad();
+        var logits = model.Forward(Ints(ids), ids.Shape[0], ids.Shape[1]);
+        Close.Assert(r["logits"], logits, Rtol, Atol, $"{name} logits");
+    }
+
+    [Theory, MemberData(nameof(Fixtures))]
+    public void CachedDecodeStepsMatchPyTorch(string name, Type _)
+    {
+        var model = CausalLM.Load(Dir(name));
+        var r = Reference(name);
+        var (ids, steps) = (r["input_ids"], r["decode_ids"]);
+        int b = ids.Shape[0], v = model.Config.VocabSize;
+        using var noGrad = GradMode.NoGrad();
+        var cache = new KvCache(model.Config.NumLayers, b);
+        model.Forward(Ints(ids), b, ids.Shape[1], cache);
+        var expected = r["decode_logits"];
+        for (int s = 0; s < steps.Shape[1]; s++)
+        {
+            var step = Ints(steps.Narrow(1, s, 1));
+            var logits = model.Forward(step, b, 1, cache);                  // (B, 1, V)
+            Close.Assert(expected.Narrow(1, s, 1).Contiguous(), logits, Rtol, Atol, $"{name} cached step {s}");
+        }
+        Assert.Equal(ids.Shape[1] + steps.Shape[1], cache.Length);
+    }
+
+    [Theory, MemberData(nameof(Fixtures))]
+    public void LeftPaddedBatchMatchesPyTorchAtRealTokens(string name, Type _)
+    {
+        var model = CausalLM.Load(Dir(name));
+        var r = Reference(name);
+        var (ids, mask) = (r["padded_ids"], Ints(r["padded_mask"]));
+        int b = ids.Shape[0], t = ids.Shape[1], v = model.Config.VocabSize;
+        using var noGrad = GradMode.NoGrad();
+        var cache = new KvCache(model.Config.NumLayers, b);
+        var logits = model.Forward(Ints(ids), b, t, cache, mask).ToArray();
+        var expected = r["padded_logits"].ToArray();
+        for (int i = 0; i < b * t; i++)
+            if (mask[i] == 1)
+                Close.Assert(expected.AsSpan(i * v, v), logits.AsSpan(i * v, v), Rtol, Atol, $"{name} padded logits at {i / t},{i % t}");
+
+        var stepMask = Enumerable.Range(0, b).SelectMany(row => mask.Skip(row * t).Take(t).Append(1)).ToArray();
+        var step = model.Forward(Ints(r["padded_step_ids"]), b, 1, cache, stepMask);
+        Close.Assert(r["padded_step_logits"], step, Rtol, Atol, $"{name} padded cached step");
+    }
+
+    [Fact]
+    public void CachedAndUncachedLogitsAreEqual()
+    {
+        var model = CausalLM.Load(Dir("llama_gqa"));
+        int[] ids = [5, 9, 14, 3, 40, 22, 17, 8, 61];
+        using var _ = GradMode.NoGrad();
+        var full = model.Forward(ids, 1, ids.Length).ToArray();             // (1, 9, V)
+        var cache = new KvCache(model.Config.NumLayers, 1);
+        var parts = new List<float>();
+        foreach (var (start, length) in new[] { (0, 4), (4, 1), (5, 3), (8, 1) })
+            parts.AddRange(model.Forward(ids[start..(start + length)], 1, length, cache).ToArray());
+        Close.Assert(full, parts.ToArray(), 1e-5f, 1e-5f, "cached vs uncached");
+    }
+
+    public static TheoryData<string> Configs => new()
+    {
+        "configs/polyglot-ko-5.8b", "configs/Llama-2-7b-hf", "configs/Meta-Llama-3-8B", "configs/gemma-2b", "models/stories260K",
+    };
+
+    /// <summary>Full-size models built from shape-only weights (one element broadcast by zero strides).</summary>
+    [Theory, MemberData(nameof(Configs))]
+    public void NamedParametersEqualTheLayout(string config)
+    {
+        var c = ModelConfig.Load(RepoPaths.Data(config));
+        WeightSource shapeOnly = (_, shape) => new Tensor(Storage.Allocate(DType.BF16, 1), shape, new int[shape.Length]);
+        var model = (Module)CausalLM.Create(c, shapeOnly);
+        var expected = ParameterLayout.For(c).Parameters.Select(p => p.ToString());
+        var actual = model.NamedParameters().Select(p => $"{p.Name} {Shape.Format(p.Tensor.Shape)}");
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData("llama_gqa", """{"attention_bias": true, "mlp_bias": true, "tie_word_embeddings": true}""")]
+    [InlineData("neox_parallel", """{"tie_word_embeddings": true, "attention_bias": false}""")]
+    [InlineData("gemma_mqa", """{"tie_word_embeddings": false}""")]
+    public void VariantsKeepTheLayout(string fixture, string overrides)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Dir(fixture), "config.json")))!.AsObject();
+        foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(overrides)!.AsObject()) json[k] = v?.DeepClone();
+        var c = ModelConfig.Parse(json.ToJsonString(), "variant");
+        var model = (Module)CausalLM.Create(c, WeightSources.Random(seed: 1));
+        Assert.Equal(ParameterLayout.For(c).Parameters.Select(p => p.ToString()), model.NamedParameters().Select(p => $"{p.Name} {Shape.Format(p.Tensor.Shape)}"));
+    }
+
+    [Fact]
+    public void WeightsKeepTheirFileDtype()
+    {
+        var gemma = (GemmaForCausalLM)CausalLM.Load(Dir("gemma_mqa"));
+        Assert.All(gemma.NamedParameters(), p => Assert.Equal(DType.BF16, p.Tensor.DType));
+        Assert.Equal(5.65625f, gemma.EmbeddingScale);                      // bf16(√32) = 5.65625 (√32 = 5.656854)
+        var neox = (Module)CausalLM.Load(Dir("neox_parallel"));
+        Assert.All(neox.NamedParameters(), p => Assert.Equal(DType.F16, p.Tensor.DType));
+        var widened = (Module)CausalLM.Load(Dir("neox_parallel"), DType.F32);
+        Assert.All(widened.NamedParameters(), p => Assert.Equal(DType.F32, p.Tensor.DType));
+    }
+
+    [Fact]
+    public void MissingAndWrongShapedTensorsAreNamedWithTheFile()
+    {
+        using var dir = new TempDir();
+        File.Copy(Path.Combine(Dir("llama_gqa"), "config.json"), dir.File("config.json"));
+        var tensors = SafeTensorsFile.Load(Path.Combine(Dir("llama_gqa"), "model.safetensors"));
+        tensors.Remove("model.layers.1.mlp.up_proj.weight");
+        tensors["model.norm.weight"] = Tensor.Zeros(31);
+        SafeTensorsWriter.Write(dir.File("model.safetensors"), tensors);
+        var e = Assert.Throws<ModelLoadException>(() => CausalLM.Load(dir.Path));
+        Assert.Contains(dir.File("model.safetensors"), e.Message);
+        Assert.Contains("missing: model.layers.1.mlp.up_proj.weight (expected [48, 32])", e.Message);
+        Assert.Contains("wrong shape: model.norm.weight is [31], expected [32]", e.Message);
+        Assert.Throws<DirectoryNotFoundException>(() => CausalLM.Load(dir.File("nope")));
+    }
+}
