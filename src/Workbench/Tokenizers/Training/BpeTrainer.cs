@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Workbench.Tokenizers.Training;
@@ -40,6 +41,7 @@ public sealed class BpeTrainer(int vocabSize, long minFrequency = 0, IReadOnlyLi
         var alphabet = new SortedSet<Rune>((initialAlphabet ?? []).Select(c => new Rune(c)));
         foreach (var word in wordCounts.Keys) alphabet.UnionWith(word.EnumerateRunes());
         foreach (var c in alphabet) Add(c.ToString());
+        var runeIds = alphabet.ToDictionary(c => c.Value, c => ids[c.ToString()]);
 
         // 3. Words as symbol ids, 4. pair counts and where each pair occurs.
         var words = new int[wordCounts.Count][];
@@ -48,7 +50,7 @@ public sealed class BpeTrainer(int vocabSize, long minFrequency = 0, IReadOnlyLi
         int w = 0;
         foreach (var (word, count) in wordCounts)
         {
-            words[w] = word.EnumerateRunes().Select(c => ids[c.ToString()]).ToArray();
+            words[w] = word.EnumerateRunes().Select(c => runeIds[c.Value]).ToArray();
             lengths[w] = words[w].Length;
             counts[w++] = count;
         }
@@ -93,12 +95,8 @@ public sealed class BpeTrainer(int vocabSize, long minFrequency = 0, IReadOnlyLi
 
         void Change(long pair, int delta, int word)
         {
-            pairCounts[pair] = pairCounts.GetValueOrDefault(pair) + delta * counts[word];
-            if (delta > 0)
-            {
-                if (!whereToUpdate.TryGetValue(pair, out var set)) whereToUpdate[pair] = set = [];
-                set.Add(word);
-            }
+            CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, pair, out _) += delta * counts[word];
+            if (delta > 0) (CollectionsMarshal.GetValueRefOrAddDefault(whereToUpdate, pair, out _) ??= []).Add(word);
         }
 
         // Word::merge of tokenizers: left to right, each (a, b) becomes id; the pairs around it change.
