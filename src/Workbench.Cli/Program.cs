@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(MergeCommand.Build());
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(PplCommand.Build());
+        root.Subcommands.Add(TokenizerCommands.Build());
         return root;
     }
 }
