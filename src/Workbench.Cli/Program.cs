@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(NotebookCommands.Build());
         root.Subcommands.Add(TokenizeCommand.Build());
+        root.Subcommands.Add(TrainCommand.Build());
         return root;
     }
 }
