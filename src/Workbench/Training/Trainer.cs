@@ -124,8 +124,8 @@ public sealed class Trainer
             var entry = new StepLog(step, TotalSteps, (double)step * config.GradientAccumulationSteps / batcher.BatchesPerEpoch,
                 loss, lr, norm, stepTokens, seconds, stepTokens / seconds, State.ElapsedSeconds, PeakWorkingSet());
             if (step % config.LoggingSteps == 0 || step == TotalSteps) log.Append(entry);
-            OnStep?.Invoke(entry);
             if (config.SaveSteps > 0 && step % config.SaveSteps == 0 && step < TotalSteps) lastCheckpoint = Save();
+            OnStep?.Invoke(entry);
         }
 
         if (lastCheckpoint is null || !lastCheckpoint.EndsWith(TrainerCheckpoint.Prefix + State.GlobalStep)) lastCheckpoint = Save();
@@ -168,6 +168,9 @@ public sealed class Trainer
     /// <summary>Writes <c>checkpoint-&lt;step&gt;</c> for the current state.</summary>
     public string Save()
     {
+        foreach (var (name, t) in optimizer.Parameters)
+            if (!AllFinite(t.Span))
+                throw new TrainingDivergedException(State.GlobalStep, $"step {State.GlobalStep}: parameter '{name}' holds NaN or Inf; checkpoint not saved");
         var path = TrainerCheckpoint.Save(config.OutputDir, State, Schedule, config, optimizer.Parameters, optimizer);
         OnCheckpoint?.Invoke(path);
         return path;
@@ -185,6 +188,14 @@ public sealed class Trainer
                 yield return (batch, i == batcher.BatchesPerEpoch ? (epoch + 1, 0) : (epoch, i));
             }
         }
+    }
+
+    /// <summary>A finite sum means every value is finite (NaN or ±Inf propagate); only an overflowing sum needs the scan.</summary>
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(values))) return true;
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     private static long PeakWorkingSet()
