@@ -45,13 +45,16 @@ public sealed record TrainingSummary(string Method, long TrainableParameters, lo
         ["steps"] = Steps,
         ["total_steps"] = TotalSteps,
         ["cancelled"] = Cancelled,
-        ["seconds_per_step"] = SecondsPerStep,
-        ["tokens_per_second"] = TokensPerSecond,
+        ["seconds_per_step"] = Finite(SecondsPerStep),
+        ["tokens_per_second"] = Finite(TokensPerSecond),
         ["peak_working_set_bytes"] = PeakWorkingSetBytes,
-        ["final_loss"] = FinalLoss,
+        ["final_loss"] = Finite(FinalLoss),
         ["checkpoint"] = Checkpoint,
         ["output_dir"] = OutputDir,
     };
+
+    /// <summary>JSON has no NaN: a session that ran no step (resumed at its last step) reports null.</summary>
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }
 
 /// <summary>
