@@ -61,6 +61,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void GradientCheckpointingGivesTheSameLosses()
+    {
+        using var data = new StoriesRun(records: 18);
+        var plain = data.Config(c => c with { MaxSteps = 3, OutputDir = Path.Combine(data.OutputDir, "plain") });
+        var recomputed = plain with { GradientCheckpointing = true, OutputDir = Path.Combine(data.OutputDir, "recomputed") };
+        TrainingRun.Create(plain).Trainer.Train();
+        var run = TrainingRun.Create(recomputed);
+        run.Trainer.Train();
+        Assert.True(run.Model.GradientCheckpointing);
+        var expected = StoriesRun.LoggedLosses(plain.OutputDir);
+        var actual = StoriesRun.LoggedLosses(recomputed.OutputDir);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5);
+    }
+
+    [Fact]
     public void ResumeRefusesChangedSettings()
     {
         using var data = new StoriesRun(records: 18);
