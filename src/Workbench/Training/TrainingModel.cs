@@ -47,7 +47,8 @@ public static class TrainingModel
                 if (c.LoraDropout > 0)
                     throw new TrainingConfigException("lora_dropout > 0 needs the full LoRA adapter, which is not in this build; set lora_dropout: 0");
                 model.Freeze();
-                return LoraInjector.Inject(model, ResolveTargets(model, c.TargetModules), c.LoraR, c.LoraAlpha, seed: c.Seed);
+                try { return LoraInjector.Inject(model, ResolveTargets(model, c.TargetModules), c.LoraR, c.LoraAlpha, seed: c.Seed); }
+                catch (ArgumentException e) { throw new TrainingConfigException($"target_modules: {e.Message}"); }
             case AdapterMethod.Ia3:
                 throw new TrainingConfigException("adapter ia3 is not available in this build (LoRA and full fine-tuning are)");
             default:

@@ -85,6 +85,7 @@ public class TrainCommandTests
     [InlineData("--data", "/nonexistent/data.jsonl")]
     [InlineData("--lora-r", "many")]
     [InlineData("--template", "nope")]
+    [InlineData("--target-modules", "qkv_proj")]
     [InlineData("--resume", "/nonexistent/checkpoint-3")]
     public void BadConfigOrPathsExitWithTwoAndAMessage(string flag, string value)
     {
@@ -94,6 +95,6 @@ public class TrainCommandTests
         var (code, _, stderr) = Wb(args);
         Assert.Equal(2, code);
         Assert.StartsWith("wb: train: ", stderr);
-        Assert.Contains(flag == "--lora-r" || flag == "--template" ? value : value.Split('/')[^1], stderr);
+        Assert.Contains(flag is "--lora-r" or "--template" or "--target-modules" ? value : value.Split('/')[^1], stderr);
     }
 }
