@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(PplCommand.Build());
         root.Subcommands.Add(TokenizerCommands.Build());
+        root.Subcommands.Add(TrainCommand.Build());
         return root;
     }
 }

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Workbench.Data;
+using Workbench.Training;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary>
+/// <c>wb train --config run.yaml [--key value ...] [--resume latest|DIR] [--json]</c>: supervised fine-tuning.
+/// Every <see cref="TrainingConfig"/> key is also a flag (<c>lora_r</c> → <c>--lora-r</c>) that overrides the file.
+/// Progress: a Spectre progress bar on an interactive terminal, plain lines otherwise (stderr with --json, whose
+/// stdout is the summary). Ctrl-C saves a checkpoint after the current step and stops; a second Ctrl-C kills.
+/// Exit codes: 0 trained (or stopped by Ctrl-C with a checkpoint), 1 diverged (NaN/Inf), 2 bad config, paths or data.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Build()
+    {
+        var configFile = new Option<string>("--config") { Description = "YAML or JSON training config" };
+        var resume = new Option<string>("--resume") { Description = "continue from a checkpoint folder, or 'latest' under output_dir" };
+        var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
+        var cmd = new Command("train", "Fine-tune a causal LM (LoRA or full) on instruction data") { configFile, resume, json };
+        var overrides = new List<(TrainingConfigLoader.Field Field, Option Option)>();
+        foreach (var f in TrainingConfigLoader.Fields)
+        {
+            Option option = f.Type == typeof(bool)
+                ? new Option<bool>(f.Flag) { Description = f.Description }
+                : new Option<string>(f.Flag) { Description = f.Description };
+            overrides.Add((f, option));
+            cmd.Options.Add(option);
+        }
+        cmd.SetAction(pr =>
+        {
+            var given = overrides
+                .Where(o => pr.GetResult(o.Option) is { Implicit: false })
+                .Select(o => new KeyValuePair<string, IReadOnlyList<string>>(o.Field.Key,
+                    [o.Option is Option<bool> b ? pr.GetValue(b).ToString() : pr.GetValue((Option<string>)o.Option) ?? ""]));
+            return Run(pr.GetValue(configFile), given, pr.GetValue(resume), pr.GetValue(json));
+        });
+        return cmd;
+    }
+
+    public static int Run(string? configPath, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> overrides, string? resume, bool asJson)
+    {
+        TrainingRun run;
+        try
+        {
+            var config = configPath is null ? new TrainingConfig() : TrainingConfigLoader.Load(configPath);
+            config = TrainingConfigLoader.Apply(config, overrides, "command line").Validate(configPath ?? "command line");
+            run = TrainingRun.Create(config, resume);
+        }
+        catch (Exception e) when (e is TrainingConfigException or DataFormatException or FormatException or IOException)
+        {
+            return CliOutput.Fail($"train: {e.Message}");
+        }
+
+        var log = asJson ? Console.Error : Console.Out;
+        foreach (var w in run.Warnings) Console.Error.WriteLine($"wb: warning: {w}");
+        var t = run.Trainer;
+        log.WriteLine($"training {run.Config.Adapter.ToString().ToLowerInvariant()}: {t.TrainableParameters:N0} of {t.TotalParameters:N0} parameters, " +
+                      $"{run.Examples.Count} sequences, {t.TotalSteps} steps{(run.ResumedFrom is null ? "" : $", resumed from {run.ResumedFrom}")}");
+
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancellation.IsCancellationRequested) return;   // a second Ctrl-C terminates
+            e.Cancel = true;
+            cancellation.Cancel();
+            Console.Error.WriteLine("wb: stopping after this step and saving a checkpoint (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            TrainingSummary summary;
+            bool interactive = !asJson && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            if (interactive) summary = WithProgressBar(t, cancellation.Token);
+            else
+            {
+                t.OnStep = s => { if (s.Step % run.Config.LoggingSteps == 0 || s.Step == s.TotalSteps) log.WriteLine(s); };
+                t.OnCheckpoint = p => log.WriteLine($"saved {p}");
+                summary = t.Train(cancellation.Token);
+            }
+            if (asJson) CliOutput.WriteJson(summary.ToJson());
+            else PrintSummary(summary);
+            return 0;
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"wb: train: {e.Message}");
+            return 1;
+        }
+        catch (IOException e)
+        {
+            return CliOutput.Fail($"train: {e.Message}");
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static TrainingSummary WithProgressBar(Trainer t, CancellationToken token)
+    {
+        TrainingSummary? summary = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("training", maxValue: t.TotalSteps);
+                task.Value = t.State.GlobalStep;
+                t.OnStep = s =>
+                {
+                    task.Value = s.Step;
+                    task.Description = Markup.Escape($"step {s.Step}/{s.TotalSteps} loss {s.Loss:F4} lr {s.LearningRate:E2} {s.TokensPerSecond:F0} tok/s");
+                };
+                summary = t.Train(token);
+            });
+        return summary!;
+    }
+
+    private static void PrintSummary(TrainingSummary s)
+    {
+        if (s.Cancelled) Console.WriteLine($"stopped at step {s.Steps} of {s.TotalSteps}; resume with --resume {s.Checkpoint}");
+        foreach (var (k, v) in s.ToJson()) Console.WriteLine($"{k,-24} {v}");
+    }
+}

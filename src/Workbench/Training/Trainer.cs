@@ -1,0 +1,220 @@
+using Workbench.Adapters;
+using System.Diagnostics;
+using System.Text.Json;
+using Workbench.Data;
+using Workbench.Engine;
+using Workbench.Engine.Nn;
+using Workbench.Engine.Optim;
+using Workbench.Models;
+
+namespace Workbench.Training;
+
+/// <summary>
+/// The supervised fine-tuning loop, as transformers' Trainer runs it on one device. Each optimizer step takes
+/// <c>gradient_accumulation_steps</c> micro-batches from the seeded data stream; each micro-batch's loss is the
+/// mean next-token loss over its non-ignored targets (<see cref="CausalLmLoss"/>), back-propagated scaled by
+/// 1/accumulation; then the global gradient norm is clipped, the learning rate set from the schedule, and AdamW
+/// steps. Training is deterministic: no randomness but the seeded data order, so two runs give the same losses,
+/// and a resumed run continues bit for bit. The model is adapter-agnostic: whatever requires grad is trained.
+/// A non-finite loss or gradient norm stops training with <see cref="TrainingDivergedException"/> before the
+/// update, saving nothing. Cancellation is checked between steps and ends with a checkpoint.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainingConfig config;
+    private readonly ICausalLM model;
+    private readonly Module module;
+    private readonly MicroBatcher batcher;
+    private readonly TrainingOptimizer optimizer;
+
+    public LrSchedule Schedule { get; }
+    public int TotalSteps => Schedule.TotalSteps;
+    public TrainerState State { get; private set; }
+
+    /// <summary>Called after every optimizer step (the CLI draws progress; tests cancel or inspect).</summary>
+    public Action<StepLog>? OnStep { get; set; }
+    /// <summary>Called with each checkpoint folder written.</summary>
+    public Action<string>? OnCheckpoint { get; set; }
+
+    /// <summary>
+    /// The adapters' shared state (training mode, micro-batch counter), or null for full fine-tuning. Dropout masks
+    /// are drawn from (seed, micro-batch, layer), so a resumed run and a recomputed checkpointed layer see the same masks.
+    /// </summary>
+    public AdapterRuntime? AdapterRuntime { get; init; }
+
+    public long TrainableParameters => optimizer.Parameters.Sum(p => p.Tensor.Numel);
+    public long TotalParameters => module.NamedParameters().Sum(p => p.Tensor.Numel);
+
+    /// <param name="model">A causal LM that is also a <see cref="Module"/>, already prepared (adapter added or parameters unfrozen).</param>
+    public Trainer(TrainingConfig config, ICausalLM model, IReadOnlyList<TrainingExample> examples, int padId)
+    {
+        this.config = config;
+        this.model = model;
+        module = model as Module ?? throw new ArgumentException($"Trainer: the model ({model.GetType().Name}) must be a Module to expose its parameters");
+        if (examples.Count == 0) throw new ArgumentException("Trainer: no training examples");
+        batcher = new MicroBatcher(examples, config.MicroBatchSize, padId, (ulong)config.Seed);
+        optimizer = new TrainingOptimizer(module, config.WeightDecay);
+        int total = config.MaxSteps > 0 ? config.MaxSteps
+            : Math.Max(1, (int)Math.Floor(config.NumTrainEpochs * batcher.BatchesPerEpoch / config.GradientAccumulationSteps));
+        Schedule = new LrSchedule(config.LrSchedulerType, config.LearningRate, LrSchedule.WarmupFor(config, total), total);
+        State = new TrainerState(0, 0, 0, config.Seed, 0);
+    }
+
+    /// <summary>
+    /// Restores weights, moments, step and data position from a checkpoint made with the same settings
+    /// (keys that may differ: output_dir, save_steps, logging_steps).
+    /// </summary>
+    public void Resume(LoadedCheckpoint checkpoint)
+    {
+        var changed = TrainingConfigLoader.Differences(checkpoint.Config, config)
+            .Except(["output_dir", "save_steps", "logging_steps"]).ToList();
+        if (changed.Count > 0)
+            throw new TrainingConfigException($"{checkpoint.Path}: cannot resume with different settings: {string.Join(", ", changed)}");
+        if (checkpoint.Schedule != Schedule)
+            throw new TrainingConfigException($"{checkpoint.Path}: saved schedule {checkpoint.Schedule} differs from this run's {Schedule}");
+        var expected = optimizer.Parameters.Select(p => p.Name).ToHashSet();
+        var extra = checkpoint.Weights.Keys.Where(k => !expected.Contains(k)).ToList();
+        if (extra.Count > 0) throw new TrainingConfigException($"{checkpoint.Path}: weights for parameters this model does not train: {string.Join(", ", extra.Take(5))}");
+        foreach (var (name, live) in optimizer.Parameters)
+        {
+            if (!checkpoint.Weights.TryGetValue(name, out var saved))
+                throw new TrainingConfigException($"{checkpoint.Path}: missing trainable weight '{name}'");
+            if (!saved.Shape.SequenceEqual(live.Shape))
+                throw new TrainingConfigException($"{checkpoint.Path}: '{name}' has shape {Shape.Format(saved.Shape)}, expected {Shape.Format(live.Shape)}");
+            saved.Contiguous().Span.CopyTo(live.Span);
+        }
+        optimizer.LoadMoments(checkpoint.Moments, checkpoint.Path);
+        optimizer.StepCount = checkpoint.OptimizerSteps;
+        State = checkpoint.State;
+    }
+
+    /// <summary>Trains until the total step count or cancellation; writes the final checkpoint and the summary.</summary>
+    public TrainingSummary Train(CancellationToken cancellation = default)
+    {
+        model.GradientCheckpointing = config.GradientCheckpointing;
+        var log = new TrainingLogFile(config.OutputDir, State.GlobalStep);
+        var stream = MicroBatches(State.Epoch, State.BatchIndex).GetEnumerator();
+        var stepTimes = new List<double>();
+        long tokens = 0;
+        double lastLoss = double.NaN;
+        string? lastCheckpoint = null;
+        bool cancelled = false;
+
+        while (State.GlobalStep < TotalSteps)
+        {
+            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            var watch = Stopwatch.StartNew();
+            int step = State.GlobalStep + 1;
+            var batches = new List<Batch>(config.GradientAccumulationSteps);
+            (int Epoch, int Index) next = default;
+            for (int k = 0; k < config.GradientAccumulationSteps; k++)
+            {
+                stream.MoveNext();
+                batches.Add(stream.Current.Batch);
+                next = stream.Current.Next;
+            }
+
+            optimizer.ZeroGrad();
+            var (loss, stepTokens) = AccumulateGradients(batches, step);
+            float norm = GradClip.ClipGradNorm(optimizer.Tensors, config.MaxGradNorm > 0 ? (float)config.MaxGradNorm : float.PositiveInfinity);
+            if (!float.IsFinite(norm))
+                throw new TrainingDivergedException(step, $"step {step}: gradient norm is {norm}; stopped before the update, nothing saved");
+            double lr = Schedule.RateForStep(step);
+            optimizer.Step(lr);
+            watch.Stop();
+
+            double seconds = watch.Elapsed.TotalSeconds;
+            stepTimes.Add(seconds);
+            tokens += stepTokens;
+            lastLoss = loss;
+            State = new TrainerState(step, next.Epoch, next.Index, config.Seed, State.ElapsedSeconds + seconds);
+            var entry = new StepLog(step, TotalSteps, (double)step * config.GradientAccumulationSteps / batcher.BatchesPerEpoch,
+                loss, lr, norm, stepTokens, seconds, stepTokens / seconds, State.ElapsedSeconds, PeakWorkingSet());
+            if (step % config.LoggingSteps == 0 || step == TotalSteps) log.Append(entry);
+            if (config.SaveSteps > 0 && step % config.SaveSteps == 0 && step < TotalSteps) lastCheckpoint = Save();
+            OnStep?.Invoke(entry);
+        }
+
+        if (lastCheckpoint is null || !lastCheckpoint.EndsWith(TrainerCheckpoint.Prefix + State.GlobalStep)) lastCheckpoint = Save();
+        // The first step of a session carries JIT and allocation warm-up; leave it out when there are others.
+        var timed = stepTimes.Count > 1 ? stepTimes.Skip(1).ToList() : stepTimes;
+        double secondsPerStep = timed.Count > 0 ? timed.Average() : double.NaN;
+        var summary = new TrainingSummary(config.Adapter.ToString().ToLowerInvariant(), TrainableParameters, TotalParameters,
+            State.GlobalStep, TotalSteps, cancelled, secondsPerStep, stepTimes.Count > 0 ? tokens / stepTimes.Sum() : double.NaN,
+            PeakWorkingSet(), lastLoss, lastCheckpoint, config.OutputDir);
+        File.WriteAllText(Path.Combine(config.OutputDir, TrainingSummary.FileName),
+            summary.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return summary;
+    }
+
+    /// <summary>
+    /// Forward and backward over one optimizer step's micro-batches: each micro-batch's mean loss is
+    /// back-propagated with the seed 1/accumulation, so gradients add up to the mean of the micro-batch means
+    /// (transformers' normalisation). Returns that mean loss and the non-padding token count. Throws
+    /// <see cref="TrainingDivergedException"/> on a non-finite loss before any backward of that micro-batch.
+    /// </summary>
+    internal (double Loss, int Tokens) AccumulateGradients(IReadOnlyList<Batch> batches, int step)
+    {
+        double loss = 0;
+        int tokens = 0;
+        var scale = Tensor.Scalar(1f / batches.Count);
+        for (int k = 0; k < batches.Count; k++)
+        {
+            if (AdapterRuntime is not null) AdapterRuntime.Step = (long)step * batches.Count + k;
+            var micro = CausalLmLoss.Compute(model, batches[k]);
+            float value = micro.Item();
+            if (!float.IsFinite(value))
+                throw new TrainingDivergedException(step,
+                    $"step {step}: loss is {value} on micro-batch {k + 1} of {batches.Count}; stopped before the update, nothing saved");
+            micro.Backward(scale);
+            loss += (double)value / batches.Count;
+            tokens += batches[k].AttentionMask.Sum();
+        }
+        return (loss, tokens);
+    }
+
+    /// <summary>Writes <c>checkpoint-&lt;step&gt;</c> for the current state.</summary>
+    public string Save()
+    {
+        foreach (var (name, t) in optimizer.Parameters)
+            if (!AllFinite(t.Span))
+                throw new TrainingDivergedException(State.GlobalStep, $"step {State.GlobalStep}: parameter '{name}' holds NaN or Inf; checkpoint not saved");
+        var path = TrainerCheckpoint.Save(config.OutputDir, State, Schedule, config, optimizer.Parameters, optimizer);
+        OnCheckpoint?.Invoke(path);
+        return path;
+    }
+
+    /// <summary>Micro-batches from (epoch, index) on, across epochs, each with the position after it.</summary>
+    private IEnumerable<(Batch Batch, (int Epoch, int Index) Next)> MicroBatches(int epoch, int index)
+    {
+        for (; ; epoch++, index = 0)
+        {
+            int i = 0;
+            foreach (var batch in batcher.Epoch(epoch))
+            {
+                if (i++ < index) continue;
+                yield return (batch, i == batcher.BatchesPerEpoch ? (epoch + 1, 0) : (epoch, i));
+            }
+        }
+    }
+
+    /// <summary>A finite sum means every value is finite (NaN or ±Inf propagate); only an overflowing sum needs the scan.</summary>
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(values))) return true;
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    private static long PeakWorkingSet()
+    {
+        using var p = Process.GetCurrentProcess();
+        return p.PeakWorkingSet64;
+    }
+}
+
+/// <summary>Training produced a NaN or infinite loss or gradient; <see cref="Step"/> is the optimizer step (1-based).</summary>
+public sealed class TrainingDivergedException(int step, string message) : Exception(message)
+{
+    public int Step { get; } = step;
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Workbench.Engine;
+using Workbench.Formats;
+
+namespace Workbench.Training;
+
+/// <summary>Where a run stands between optimizer steps: enough, with the weights and moments, to continue bit for bit.</summary>
+/// <param name="GlobalStep">Optimizer steps taken.</param>
+/// <param name="Epoch">Epoch of the next micro-batch.</param>
+/// <param name="BatchIndex">Index of the next micro-batch within that epoch's seeded order.</param>
+/// <param name="Seed">The seed the data order (SplitMix64 per epoch) and adapter initialisation derive from.</param>
+/// <param name="ElapsedSeconds">Training time so far, summed over sessions.</param>
+public sealed record TrainerState(int GlobalStep, int Epoch, int BatchIndex, int Seed, double ElapsedSeconds);
+
+/// <summary>A checkpoint read back from disk.</summary>
+public sealed record LoadedCheckpoint(string Path, TrainerState State, LrSchedule Schedule, TrainingConfig Config,
+    Dictionary<string, Tensor> Weights, Dictionary<string, Tensor> Moments, int OptimizerSteps);
+
+/// <summary>
+/// <c>&lt;out&gt;/checkpoint-&lt;step&gt;/</c>: <c>trainable.safetensors</c> (trainable weights by parameter name),
+/// <c>optimizer.safetensors</c> (AdamW moments <c>exp_avg.*</c>/<c>exp_avg_sq.*</c>, step count in the metadata),
+/// <c>trainer_state.json</c> (step, data position, seed, elapsed time, scheduler state) and
+/// <c>training_config.json</c>. Written into a hidden temporary folder that is renamed into place, so a
+/// checkpoint folder is either absent or complete.
+/// </summary>
+public static class TrainerCheckpoint
+{
+    public const string WeightsFile = "trainable.safetensors";
+    public const string OptimizerFile = "optimizer.safetensors";
+    public const string StateFile = "trainer_state.json";
+    public const string ConfigFile = "training_config.json";
+    public const string Prefix = "checkpoint-";
+
+    public static string Save(string outputDir, TrainerState state, LrSchedule schedule, TrainingConfig config,
+        IReadOnlyList<(string Name, Tensor Tensor)> trainable, TrainingOptimizer optimizer)
+    {
+        Directory.CreateDirectory(outputDir);
+        var final = Path.Combine(outputDir, Prefix + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
+        var temp = Path.Combine(outputDir, $".{Prefix}{state.GlobalStep}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            SafeTensorsWriter.Write(Path.Combine(temp, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
+            SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.Moments(),
+                new Dictionary<string, string> { ["step"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture) });
+            File.WriteAllText(Path.Combine(temp, StateFile), StateJson(state, schedule));
+            File.WriteAllText(Path.Combine(temp, ConfigFile), TrainingConfigLoader.ToJson(config));
+            if (Directory.Exists(final))
+            {
+                var old = final + $".{Guid.NewGuid():N}.old";
+                Directory.Move(final, old);
+                Directory.Move(temp, final);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(temp, final);
+        }
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+        return final;
+    }
+
+    /// <summary>The checkpoint with the highest step under <paramref name="outputDir"/>, or null.</summary>
+    public static string? Latest(string outputDir) =>
+        !Directory.Exists(outputDir) ? null : Directory.EnumerateDirectories(outputDir, Prefix + "*")
+            .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)[Prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s), Step: s))
+            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFile)))
+            .OrderByDescending(x => x.Step)
+            .Select(x => x.Dir)
+            .FirstOrDefault();
+
+    /// <summary><c>latest</c> (the newest checkpoint under <paramref name="outputDir"/>) or a checkpoint folder.</summary>
+    public static string Resolve(string resume, string outputDir)
+    {
+        if (resume == "latest")
+            return Latest(outputDir) ?? throw new TrainingConfigException($"--resume latest: no checkpoint under {outputDir}");
+        if (!File.Exists(Path.Combine(resume, StateFile)))
+            throw new TrainingConfigException($"--resume {resume}: not a checkpoint folder (no {StateFile})");
+        return resume;
+    }
+
+    public static LoadedCheckpoint Load(string dir)
+    {
+        foreach (var f in new[] { WeightsFile, OptimizerFile, StateFile, ConfigFile })
+            if (!File.Exists(Path.Combine(dir, f))) throw new TrainingConfigException($"{dir}: incomplete checkpoint, {f} is missing");
+        var statePath = Path.Combine(dir, StateFile);
+        JsonNode root;
+        try { root = JsonNode.Parse(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new TrainingConfigException($"{statePath}: not valid JSON ({e.Message})"); }
+        T Get<T>(JsonNode? n, string key) => n?[key] is JsonNode v ? v.GetValue<T>() : throw new TrainingConfigException($"{statePath}: missing '{key}'");
+        var state = new TrainerState(Get<int>(root, "global_step"), Get<int>(root, "epoch"), Get<int>(root, "batch_index"),
+            Get<int>(root, "seed"), Get<double>(root, "elapsed_seconds"));
+        var s = root["scheduler"];
+        var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(Get<string>(s, "type"), ignoreCase: true),
+            Get<double>(s, "base_lr"), Get<int>(s, "warmup_steps"), Get<int>(s, "total_steps"));
+        var configPath = Path.Combine(dir, ConfigFile);
+        var config = TrainingConfigLoader.FromJson(File.ReadAllText(configPath), configPath);
+        var optimizerPath = Path.Combine(dir, OptimizerFile);
+        int steps = int.Parse(SafeTensorsFile.Metadata(optimizerPath).GetValueOrDefault("step", "-1"), CultureInfo.InvariantCulture);
+        if (steps != state.GlobalStep) throw new TrainingConfigException($"{optimizerPath}: optimizer step {steps} does not match global_step {state.GlobalStep}");
+        return new LoadedCheckpoint(dir, state, schedule, config,
+            SafeTensorsFile.Load(Path.Combine(dir, WeightsFile)), SafeTensorsFile.Load(optimizerPath), steps);
+    }
+
+    private static string StateJson(TrainerState s, LrSchedule schedule) => new JsonObject
+    {
+        ["global_step"] = s.GlobalStep,
+        ["epoch"] = s.Epoch,
+        ["batch_index"] = s.BatchIndex,
+        ["seed"] = s.Seed,
+        ["rng"] = "data order: SplitMix64(seed ^ SplitMix64(epoch + 1)) shuffle per epoch; no other randomness during training",
+        ["elapsed_seconds"] = s.ElapsedSeconds,
+        ["scheduler"] = new JsonObject
+        {
+            ["type"] = schedule.Type.ToString().ToLowerInvariant(),
+            ["base_lr"] = schedule.BaseLr,
+            ["warmup_steps"] = schedule.WarmupSteps,
+            ["total_steps"] = schedule.TotalSteps,
+            ["last_step"] = s.GlobalStep,
+        },
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+}

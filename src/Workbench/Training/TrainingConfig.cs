@@ -1,0 +1,126 @@
+using System.ComponentModel;
+
+namespace Workbench.Training;
+
+/// <summary>How the base model is adapted: LoRA, IA3, or none (full fine-tuning, the baseline).</summary>
+public enum AdapterMethod { Lora, Ia3, None }
+
+/// <summary>transformers' <c>lr_scheduler_type</c> values we implement.</summary>
+public enum LrSchedulerType { Constant, Linear, Cosine }
+
+/// <summary>
+/// One flat record of every training knob, named as Hugging Face's TrainingArguments / PEFT configs name them
+/// (snake_case in YAML, JSON and <c>--kebab-case</c> CLI flags; see <see cref="TrainingConfigLoader"/>).
+/// Paths are relative to the working directory. Everything else (total steps, warmup steps) is derived.
+/// </summary>
+public sealed record TrainingConfig
+{
+    [Description("base model directory: config.json, model.safetensors and a tokenizer")]
+    public string BaseModel { get; init; } = "";
+
+    [Description("lora, ia3 or none (full fine-tuning)")]
+    public AdapterMethod Adapter { get; init; } = AdapterMethod.Lora;
+
+    [Description("LoRA rank r")]
+    public int LoraR { get; init; } = 8;
+
+    [Description("LoRA alpha (scaling alpha/r)")]
+    public float LoraAlpha { get; init; } = 16;
+
+    [Description("dropout on the adapter input")]
+    public float LoraDropout { get; init; }
+
+    [Description("module names to adapt (comma-separated), or all-linear; empty: the method's PEFT defaults for the model type")]
+    public string[] TargetModules { get; init; } = [];
+
+    [Description("instruction data: a JSON array or JSONL file")]
+    public string Data { get; init; } = "";
+
+    [Description("prompt template: alpaca, koalpaca, ia3-seed, or a format with {field}s and the split marker {|}")]
+    public string Template { get; init; } = "alpaca";
+
+    [Description("skip malformed records (warning) instead of failing")]
+    public bool SkipBadRecords { get; init; }
+
+    [Description("tokens per sequence (truncation; block size when packing)")]
+    public int MaxLength { get; init; } = 256;
+
+    [Description("concatenate examples into blocks of max_length")]
+    public bool Packing { get; init; }
+
+    [Description("loss on completion tokens only")]
+    public bool CompletionOnly { get; init; } = true;
+
+    [Description("sequences per micro-batch")]
+    public int MicroBatchSize { get; init; } = 4;
+
+    [Description("micro-batches per optimizer step")]
+    public int GradientAccumulationSteps { get; init; } = 1;
+
+    [Description("peak learning rate")]
+    public double LearningRate { get; init; } = 2e-4;
+
+    [Description("constant, linear or cosine (each with linear warmup)")]
+    public LrSchedulerType LrSchedulerType { get; init; } = LrSchedulerType.Linear;
+
+    [Description("warmup optimizer steps (overrides warmup_ratio when > 0)")]
+    public int WarmupSteps { get; init; }
+
+    [Description("warmup as a fraction of the total steps (ceil)")]
+    public double WarmupRatio { get; init; }
+
+    [Description("optimizer steps; > 0 overrides num_train_epochs")]
+    public int MaxSteps { get; init; } = -1;
+
+    [Description("passes over the data when max_steps <= 0")]
+    public double NumTrainEpochs { get; init; } = 1;
+
+    [Description("clip the global gradient norm to this (<= 0: no clipping)")]
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    [Description("AdamW decoupled weight decay (not applied to biases and norm weights)")]
+    public double WeightDecay { get; init; }
+
+    [Description("recompute each layer's activations in backward")]
+    public bool GradientCheckpointing { get; init; }
+
+    [Description("seed for adapter initialisation and data order")]
+    public int Seed { get; init; } = 42;
+
+    [Description("where checkpoints, train_log.jsonl and train_summary.json go")]
+    public string OutputDir { get; init; } = "";
+
+    [Description("save a checkpoint every N optimizer steps (0: only at the end)")]
+    public int SaveSteps { get; init; }
+
+    [Description("log every N optimizer steps")]
+    public int LoggingSteps { get; init; } = 1;
+
+    /// <summary>Checks ranges and relations; throws <see cref="TrainingConfigException"/> naming the key.</summary>
+    public TrainingConfig Validate(string origin = "config")
+    {
+        void Require(bool ok, string key, string message)
+        {
+            if (!ok) throw new TrainingConfigException($"{origin}: {key} {message}");
+        }
+        Require(BaseModel.Length > 0, "base_model", "is required");
+        Require(Data.Length > 0, "data", "is required");
+        Require(OutputDir.Length > 0, "output_dir", "is required");
+        Require(LoraR > 0, "lora_r", $"must be positive, got {LoraR}");
+        Require(LoraDropout is >= 0 and < 1, "lora_dropout", $"must be in [0, 1), got {LoraDropout}");
+        Require(MaxLength > 1, "max_length", $"must be at least 2, got {MaxLength}");
+        Require(MicroBatchSize > 0, "micro_batch_size", $"must be positive, got {MicroBatchSize}");
+        Require(GradientAccumulationSteps > 0, "gradient_accumulation_steps", $"must be positive, got {GradientAccumulationSteps}");
+        Require(LearningRate >= 0 && double.IsFinite(LearningRate), "learning_rate", $"must be finite and >= 0, got {LearningRate}");
+        Require(WarmupSteps >= 0, "warmup_steps", $"must be >= 0, got {WarmupSteps}");
+        Require(WarmupRatio is >= 0 and <= 1, "warmup_ratio", $"must be in [0, 1], got {WarmupRatio}");
+        Require(MaxSteps > 0 || NumTrainEpochs > 0, "num_train_epochs", $"must be positive when max_steps <= 0, got {NumTrainEpochs}");
+        Require(WeightDecay >= 0, "weight_decay", $"must be >= 0, got {WeightDecay}");
+        Require(SaveSteps >= 0, "save_steps", $"must be >= 0, got {SaveSteps}");
+        Require(LoggingSteps > 0, "logging_steps", $"must be positive, got {LoggingSteps}");
+        return this;
+    }
+}
+
+/// <summary>A configuration value or file that cannot be used; the message names the file or flag and the key.</summary>
+public sealed class TrainingConfigException(string message) : Exception(message);

@@ -1,0 +1,69 @@
+using Workbench.Adapters;
+using Workbench.Adapters.Ia3;
+using Workbench.Adapters.Lora;
+using Workbench.Engine;
+using Workbench.Engine.Nn;
+using Workbench.Models;
+
+namespace Workbench.Training;
+
+/// <summary>
+/// The model a run trains: the base model loaded from its directory, then made trainable by the configured
+/// method. The trainer itself is adapter-agnostic: it trains whatever <see cref="Module.TrainableParameters"/>
+/// returns after this.
+/// </summary>
+public static class TrainingModel
+{
+    /// <summary>
+    /// Loads any supported architecture. A full fine-tune needs fp32 weights to train; adapters leave the frozen
+    /// base in its file dtype.
+    /// </summary>
+    public static ICausalLM LoadBase(TrainingConfig c)
+    {
+        if (!Directory.Exists(c.BaseModel)) throw new TrainingConfigException($"base_model: {c.BaseModel}: no such directory");
+        try { return CausalLM.Load(c.BaseModel, c.Adapter == AdapterMethod.None ? DType.F32 : null); }
+        catch (Exception e) when (e is FileNotFoundException or NotSupportedException or ModelConfigException)
+        {
+            throw new TrainingConfigException($"base_model: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Adds the adapter (LoRA or IA3, base frozen) and returns it, or marks every parameter trainable for a full
+    /// fine-tune (null). Adapter weights are drawn from <c>seed</c>, so a resumed run rebuilds the same model
+    /// before loading the checkpoint over it.
+    /// </summary>
+    public static PeftModel? Prepare(Module model, TrainingConfig c)
+    {
+        AdapterConfig adapter;
+        switch (c.Adapter)
+        {
+            case AdapterMethod.None:
+                foreach (var (_, t) in model.NamedParameters()) t.RequiresGrad = true;
+                return null;
+            case AdapterMethod.Lora:
+                adapter = new LoraConfig { R = c.LoraR, LoraAlpha = c.LoraAlpha, LoraDropout = c.LoraDropout, TargetModules = Targets(c) };
+                break;
+            case AdapterMethod.Ia3:
+                adapter = new Ia3Config { TargetModules = Targets(c) };
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(c), c.Adapter, "unknown adapter method");
+        }
+        try
+        {
+            var peft = PeftModel.Create(model, adapter, seed: c.Seed);
+            peft.Train();
+            return peft;
+        }
+        catch (ArgumentException e) { throw new TrainingConfigException($"target_modules: {e.Message}"); }
+    }
+
+    /// <summary>The configured targets; none: PEFT's defaults for the model type; "all-linear": every linear layer but the head.</summary>
+    private static TargetModules? Targets(TrainingConfig c) => c.TargetModules switch
+    {
+        [] => null,
+        ["all-linear"] => TargetModules.AllLinear,
+        var names => TargetModules.Of(names),
+    };
+}
