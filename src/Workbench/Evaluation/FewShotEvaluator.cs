@@ -45,7 +45,8 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
     /// <summary>
     /// Greedy decoding: the argmax of the last position's logits, appended and repeated, for at most as many
     /// tokens as the longest choice continuation takes; stops at EOS, at a newline, or as soon as the answer
-    /// (leading whitespace trimmed) starts with a verbaliser. No such start → invalid (Predicted = null).
+    /// (leading whitespace trimmed) is decided: it starts with a verbaliser, or is no longer the start of any (what
+    /// follows cannot change the outcome). No verbaliser at its start → invalid (Predicted = null).
     /// </summary>
     public FewShotItemResult Generate(FewShotItem item)
     {
@@ -70,7 +71,9 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
             answer = Tokenizer.Decode(generated, skipSpecialTokens: true);
             int newline = answer.IndexOf('\n');
             if (newline >= 0) { answer = answer[..newline]; break; }
-            if (item.Choices.Any(c => answer.TrimStart().StartsWith(c, StringComparison.Ordinal))) break;
+            // decided: a verbaliser is written, or the text so far (an unfinished UTF-8 sequence aside) starts none
+            string sofar = answer.TrimStart().TrimEnd('\uFFFD');
+            if (item.Choices.Any(c => sofar.StartsWith(c, StringComparison.Ordinal)) || !item.Choices.Any(c => c.StartsWith(sofar, StringComparison.Ordinal))) break;
         }
         answer = answer.Trim();
         string? predicted = item.Choices.FirstOrDefault(c => answer.StartsWith(c, StringComparison.Ordinal));

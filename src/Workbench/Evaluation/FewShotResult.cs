@@ -86,6 +86,7 @@ public sealed record FewShotResult : IHtmlRenderable
     public required IReadOnlyList<string> Labels { get; init; }
     public required IReadOnlyList<FewShotItemResult> Items { get; init; }
     public required double WallSeconds { get; init; }
+    public required int Shots { get; init; }
     /// <summary>Where the model came from, for the record (set by the caller).</summary>
     public string? Model { get; init; }
 
@@ -107,7 +108,7 @@ public sealed record FewShotResult : IHtmlRenderable
         IReadOnlyList<FewShotItemResult> items, double wallSeconds) => new()
     {
         Task = task.Name, Prompt = prompt, Scoring = scoring, Labels = labels.Count > 0 ? labels : task.Choices.Select(c => c.Verbalizer).ToList(),
-        Items = items, WallSeconds = wallSeconds,
+        Items = items, WallSeconds = wallSeconds, Shots = task.NumShots,
     };
 
     public static string ScoringName(FewShotScoring scoring) => scoring == FewShotScoring.Generate ? "generate" : "loglik";
@@ -124,6 +125,7 @@ public sealed record FewShotResult : IHtmlRenderable
             ["task"] = Task,
             ["prompt"] = Prompt,
             ["scoring"] = ScoringName(Scoring),
+            ["shots"] = Shots,
             ["samples"] = Samples,
             ["correct"] = Correct,
             ["accuracy"] = Number(Accuracy),

@@ -35,7 +35,7 @@ public class FewShotEvaluatorTests
     {
         var r = Run(FewShotScoring.Generate, Mixed);
         Assert.Equal(["긍정", "긍정", "부정", null, "부정", "부정", "긍정"], r.Items.Select(i => i.Predicted));
-        Assert.Equal("모름", r.Items[3].Answer);
+        Assert.Equal("모", r.Items[3].Answer);   // decided at its first character: no verbaliser starts with 모
         Assert.Equal(4, r.Correct);
         Assert.Equal(4.0 / 7, r.Accuracy, 12);
         Assert.Equal(1, r.Invalid);
