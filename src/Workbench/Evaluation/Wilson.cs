@@ -17,6 +17,7 @@ public static class Wilson
         double denominator = 1 + z2 / n;
         double center = (p + z2 / (2 * n)) / denominator;
         double half = z / denominator * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n));
-        return (Math.Max(0, center - half), Math.Min(1, center + half));
+        // at k = 0 and k = n the bound is exactly 0 or 1; the formula leaves rounding noise there
+        return (successes == 0 ? 0 : center - half, successes == n ? 1 : center + half);
     }
 }
