@@ -12,8 +12,10 @@ public static class Program
     {
         var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
         root.Subcommands.Add(BenchCommands.Build());
+        root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(NotebookCommands.Build());
+        root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(ParamsCommand.Build());
         root.Subcommands.Add(MergeCommand.Build());

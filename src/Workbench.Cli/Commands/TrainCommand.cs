@@ -81,6 +81,7 @@ public static class TrainCommand
                 t.OnCheckpoint = p => log.WriteLine($"saved {p}");
                 summary = t.Train(cancellation.Token);
             }
+            foreach (var file in run.SaveAdapter()) (asJson ? Console.Error : Console.Out).WriteLine($"saved {file}");
             if (asJson) CliOutput.WriteJson(summary.ToJson());
             else PrintSummary(summary);
             return 0;

@@ -28,6 +28,20 @@ public static class HtmlReport
 
     public static string Render(Notebook notebook, string title)
     {
+        var body = new StringBuilder();
+        foreach (var cell in notebook.Cells)
+        {
+            if (cell.CellType == "markdown")
+                body.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(cell.Source, Markdown)).Append("</section>\n");
+            else if (cell.IsCode)
+                AppendCode(body, cell);
+        }
+        return Page(title, body.ToString(), "wb notebook run");
+    }
+
+    /// <summary>A complete page around <paramref name="bodyHtml"/>: the report's style and plotly.js inline.</summary>
+    public static string Page(string title, string bodyHtml, string generator)
+    {
         var html = new StringBuilder();
         html.Append($"""
             <!DOCTYPE html>
@@ -35,20 +49,13 @@ public static class HtmlReport
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="generator" content="Workbench wb notebook run">
+            <meta name="generator" content="Workbench {WebUtility.HtmlEncode(generator)}">
             <title>{WebUtility.HtmlEncode(title)}</title>
             <style>{Style}</style>
             <script>
 
             """);
-        html.Append(PlotlyJs).Append("\n</script>\n</head>\n<body>\n<main>\n");
-        foreach (var cell in notebook.Cells)
-        {
-            if (cell.CellType == "markdown")
-                html.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(cell.Source, Markdown)).Append("</section>\n");
-            else if (cell.IsCode)
-                AppendCode(html, cell);
-        }
+        html.Append(PlotlyJs).Append("\n</script>\n</head>\n<body>\n<main>\n").Append(bodyHtml);
         return html.Append("</main>\n</body>\n</html>\n").ToString();
     }
 

@@ -42,10 +42,10 @@ public static class TrainingModel
                 foreach (var (_, t) in model.NamedParameters()) t.RequiresGrad = true;
                 return null;
             case AdapterMethod.Lora:
-                adapter = new LoraConfig { R = c.LoraR, LoraAlpha = c.LoraAlpha, LoraDropout = c.LoraDropout, TargetModules = Targets(c) };
+                adapter = new LoraConfig { BaseModelNameOrPath = c.BaseModel, R = c.LoraR, LoraAlpha = c.LoraAlpha, LoraDropout = c.LoraDropout, TargetModules = Targets(c) };
                 break;
             case AdapterMethod.Ia3:
-                adapter = new Ia3Config { TargetModules = Targets(c) };
+                adapter = new Ia3Config { BaseModelNameOrPath = c.BaseModel, TargetModules = Targets(c) };
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(c), c.Adapter, "unknown adapter method");

@@ -1,3 +1,4 @@
+using Workbench.Adapters;
 using Workbench.Data;
 using Workbench.Engine.Nn;
 using Workbench.Models;
@@ -16,17 +17,26 @@ public sealed class TrainingRun
     public ITokenizer Tokenizer { get; }
     public IReadOnlyList<TrainingExample> Examples { get; }
     public IReadOnlyList<string> AdaptedModules { get; }
+    /// <summary>The adapter being trained (null for a full fine-tune); <see cref="SaveAdapter"/> writes it in PEFT's format.</summary>
+    public PeftModel? Peft { get; }
     public IReadOnlyList<string> Warnings { get; }
     public Trainer Trainer { get; }
     /// <summary>The checkpoint resumed from, or null.</summary>
     public string? ResumedFrom { get; }
 
     private TrainingRun(TrainingConfig config, ICausalLM model, ITokenizer tokenizer, List<TrainingExample> examples,
-        IReadOnlyList<string> adapted, List<string> warnings, Trainer trainer, string? resumedFrom)
+        PeftModel? peft, List<string> warnings, Trainer trainer, string? resumedFrom)
     {
-        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples; AdaptedModules = adapted;
+        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples; Peft = peft;
+        AdaptedModules = peft?.Layers().Select(l => l.Path).ToList() ?? [];
         Warnings = warnings; Trainer = trainer; ResumedFrom = resumedFrom;
     }
+
+    /// <summary>
+    /// Writes the trained adapter as PEFT does (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>, atomically)
+    /// into the output folder, with base_model_name_or_path set; returns the files written (none for a full fine-tune).
+    /// </summary>
+    public IReadOnlyList<string> SaveAdapter() => Peft is null ? [] : PeftFormat.Save(Peft, Config.OutputDir);
 
     /// <param name="resume">null, <c>latest</c>, or a checkpoint folder.</param>
     public static TrainingRun Create(TrainingConfig config, string? resume = null)
@@ -39,7 +49,6 @@ public sealed class TrainingRun
         var warnings = new List<string>();
         var examples = TrainingData.Load(config, tokenizer, warnings);
         var peft = TrainingModel.Prepare((Module)model, config);
-        var adapted = peft?.Layers().Select(l => l.Path).ToList() ?? [];
         var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer)) { AdapterRuntime = peft?.Runtime };
         string? from = null;
         if (resume is not null)
@@ -47,6 +56,6 @@ public sealed class TrainingRun
             from = TrainerCheckpoint.Resolve(resume, config.OutputDir);
             trainer.Resume(TrainerCheckpoint.Load(from));
         }
-        return new TrainingRun(config, model, tokenizer, examples, adapted, warnings, trainer, from);
+        return new TrainingRun(config, model, tokenizer, examples, peft, warnings, trainer, from);
     }
 }

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using Workbench.Adapters;
+using Workbench.Engine.Nn;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Workbench.Data;
+using Workbench.Data.FewShot;
+using Workbench.Evaluation;
+using Workbench.Models;
+using Workbench.Notebooks;
+using Workbench.Tokenizers;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary>
+/// <c>wb eval fewshot MODEL_DIR --task nsmc|PATH.json --prompt 1|2 [--shots 10] [--samples 500] [--seed 1234]
+/// [--scoring generate|loglik] [--full] [--train FILE --test FILE] [--json] [--out RUN_DIR]</c>: the few-shot
+/// protocol of a task file on a model folder. Exit codes: 0 done, 2 bad input.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Build()
+    {
+        var eval = new Command("eval", "Evaluate models");
+        eval.Subcommands.Add(BuildFewShot());
+        return eval;
+    }
+
+    private static Command BuildFewShot()
+    {
+        var model = new Argument<string>("model") { Description = "Model folder: config.json, model.safetensors and the tokenizer" };
+        var adapter = new Option<string?>("--adapter") { Description = "A PEFT adapter folder to load onto the model" };
+        var task = new Option<string>("--task") { Description = "A task name under data/tasks (nsmc) or a task .json file", DefaultValueFactory = _ => "nsmc" };
+        var prompt = new Option<string>("--prompt") { Description = "Prompt number (1, 2) or name (prompt1)", DefaultValueFactory = _ => "1" };
+        var shots = new Option<int?>("--shots") { Description = "Shots per item (default: the task's)" };
+        var samples = new Option<int?>("--samples") { Description = "Test items drawn (default: the task's)" };
+        var seed = new Option<int?>("--seed") { Description = "Seed of both the test sample and the shot draws (default: the task's)" };
+        var scoring = new Option<string>("--scoring") { Description = "generate (greedy answer) or loglik (lm-eval multiple choice)", DefaultValueFactory = _ => "generate" };
+        scoring.AcceptOnlyFromAmong("generate", "loglik");
+        var full = new Option<bool>("--full") { Description = "Use every test item instead of a sample" };
+        var train = new Option<string?>("--train") { Description = "Training TSV for the shots (default: the task's)" };
+        var test = new Option<string?>("--test") { Description = "Test TSV (default: the task's)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var output = new Option<string?>("--out") { Description = "Run folder: writes eval_<task>_p<prompt>.json (with every item) there" };
+        var command = new Command("fewshot", "Few-shot classification accuracy (NSMC protocol) with a 95% interval")
+            { model, adapter, task, prompt, shots, samples, seed, scoring, full, train, test, json, output };
+        command.SetAction(pr => Run(new FewShotArgs(pr.GetValue(model)!, pr.GetValue(adapter), pr.GetValue(task)!, pr.GetValue(prompt)!,
+            pr.GetValue(shots), pr.GetValue(samples), pr.GetValue(seed), pr.GetValue(scoring) == "loglik" ? FewShotScoring.LogLikelihood : FewShotScoring.Generate,
+            pr.GetValue(full), pr.GetValue(train), pr.GetValue(test), pr.GetValue(json), pr.GetValue(output))));
+        return command;
+    }
+
+    /// <summary>JSON with Korean verbalisers written as they are, not as \uXXXX escapes.</summary>
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public sealed record FewShotArgs(string Model, string? Adapter, string Task, string Prompt, int? Shots, int? Samples, int? Seed,
+        FewShotScoring Scoring, bool Full, string? Train, string? Test, bool Json, string? Out);
+
+    public static int Run(FewShotArgs a)
+    {
+        if (!Directory.Exists(a.Model)) return CliOutput.Fail($"{a.Model}: no such model folder");
+        if (a.Adapter is not null && !Directory.Exists(a.Adapter)) return CliOutput.Fail($"--adapter {a.Adapter}: no such adapter folder");
+        if ((a.Train is null) != (a.Test is null)) return CliOutput.Fail("--train and --test go together");
+        if (a.Shots < 0 || a.Samples < 1 || a.Seed < 0) return CliOutput.Fail("--shots must be ≥ 0, --samples ≥ 1, --seed ≥ 0");
+
+        FewShotTask fewShot;
+        string promptName;
+        List<FewShotItem> items;
+        FewShotEvaluator evaluator;
+        try
+        {
+            fewShot = FewShotTask.Load(ResolveTask(a.Task));
+            if (a.Train is not null) fewShot = fewShot.WithData(Path.GetFullPath(a.Train), Path.GetFullPath(a.Test!));
+            fewShot = fewShot with
+            {
+                NumShots = a.Shots ?? fewShot.NumShots,
+                TestSampleSize = a.Full ? null : a.Samples ?? fewShot.TestSampleSize,
+                ShotSeed = a.Seed is { } s ? (ulong)s : fewShot.ShotSeed,
+                TestSeed = a.Seed is { } t ? (uint)t : fewShot.TestSeed,
+            };
+            promptName = fewShot.Prompts.Any(p => p.Name == a.Prompt) ? a.Prompt : "prompt" + a.Prompt;
+            fewShot.Prompt(promptName);
+            var tokenizer = Tokenizer.Load(a.Model);
+            items = FewShotSampler.Create(fewShot, tokenizer).Render(promptName);
+            var lm = CausalLM.Load(a.Model);
+            if (a.Adapter is not null) PeftFormat.Load((Module)lm, a.Adapter);   // adapter layers wrap the base in place
+            evaluator = new FewShotEvaluator(lm, tokenizer)
+            {
+                Progress = (done, all) => { if (done == all || done % Math.Max(1, all / 10) == 0) Console.Error.WriteLine($"eval: {done}/{all}"); },
+            };
+        }
+        catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException
+                                   or NotSupportedException or DataFormatException or TaskDefinitionException or KeyNotFoundException)
+        {
+            return CliOutput.Fail(e.Message);
+        }
+
+        var result = evaluator.Evaluate(fewShot, promptName, items, a.Scoring) with { Model = Path.GetFullPath(a.Model) };
+        if (a.Out is not null)
+        {
+            Directory.CreateDirectory(a.Out);
+            string file = Path.Combine(a.Out, $"eval_{fewShot.Name}_p{promptName.Replace("prompt", "")}.json");
+            AtomicFile.WriteAllText(file, result.ToJson(items: true).ToJsonString(new JsonSerializerOptions(Readable) { WriteIndented = true }) + "\n");
+            Console.Error.WriteLine($"wrote {file}");
+        }
+        if (a.Json) Console.WriteLine(result.ToJson().ToJsonString(Readable));
+        else
+        {
+            Console.WriteLine(result.ToString());
+            Console.Write(result.Confusion.ToTable().ToMarkdown());
+        }
+        return 0;
+    }
+
+    /// <summary>A task .json path as given, or a name looked up as data/tasks/NAME.json above the working folder or the app.</summary>
+    public static string ResolveTask(string task)
+    {
+        if (File.Exists(task)) return task;
+        if (task.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) throw new FileNotFoundException($"{task}: no such task file", task);
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "tasks", task + ".json");
+                if (File.Exists(candidate)) return candidate;
+            }
+        throw new FileNotFoundException($"task '{task}': no data/tasks/{task}.json above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}");
+    }
+}

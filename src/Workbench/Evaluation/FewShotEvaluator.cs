@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Workbench.Data.FewShot;
+using Workbench.Engine;
+using Workbench.Models;
+using Workbench.Tokenizers;
+
+namespace Workbench.Evaluation;
+
+/// <summary>How a few-shot answer is read off the model.</summary>
+public enum FewShotScoring
+{
+    /// <summary>Greedy decoding after the context, compared with the verbalisers (the seed notebook's way).</summary>
+    Generate,
+    /// <summary>lm-eval multiple choice: the choice whose continuation has the highest summed log-likelihood.</summary>
+    LogLikelihood,
+}
+
+/// <summary>
+/// Scores <see cref="FewShotItem"/>s with a causal LM. Contexts are encoded with the tokenizer's special tokens (as
+/// <c>tokenizer(prompt)</c> in the seed); a choice's continuation tokens are those of <c>context + " 긍정"</c> past
+/// the context's own (lm-eval's split). Inputs longer than the model's positions keep their end (left
+/// truncation) and are counted. Shapes: T tokens, V vocabulary.
+/// </summary>
+public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
+{
+    public ICausalLM Model { get; } = model;
+    public ITokenizer Tokenizer { get; } = tokenizer;
+
+    /// <summary>Called after each item with (items done, items in all).</summary>
+    public Action<int, int>? Progress { get; init; }
+
+    public FewShotResult Evaluate(FewShotTask task, string prompt, IReadOnlyList<FewShotItem> items, FewShotScoring scoring)
+    {
+        var wall = Stopwatch.StartNew();
+        var results = new List<FewShotItemResult>(items.Count);
+        using (GradMode.NoGrad())
+            foreach (var item in items)
+            {
+                results.Add(scoring == FewShotScoring.Generate ? Generate(item) : LogLikelihood(item));
+                Progress?.Invoke(results.Count, items.Count);
+            }
+        return FewShotResult.From(task, prompt, scoring, items.Count == 0 ? [] : items[0].Choices, results, wall.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Greedy decoding: the argmax of the last position's logits, appended and repeated, for at most as many
+    /// tokens as the longest choice continuation takes; stops at EOS, at a newline, or as soon as the answer
+    /// (leading whitespace trimmed) is decided: it starts with a verbaliser, or is no longer the start of any (what
+    /// follows cannot change the outcome). No verbaliser at its start → invalid (Predicted = null).
+    /// </summary>
+    public FewShotItemResult Generate(FewShotItem item)
+    {
+        var clock = Stopwatch.StartNew();
+        int budget = item.Continuations.Max(c => ContinuationIds(item.Context, c).Length);
+        var ids = Tokenizer.Encode(item.Context, addSpecialTokens: true).ToList();
+        int keep = Math.Max(1, Model.Config.MaxPositions - budget);
+        bool truncated = ids.Count > keep;
+        if (truncated) ids.RemoveRange(0, ids.Count - keep);
+
+        var generated = new List<int>();
+        long tokens = 0;
+        string answer = "";
+        for (int step = 0; step < budget; step++)
+        {
+            var logits = Model.Forward(ids.ToArray(), 1, ids.Count);                         // (1, T, V)
+            tokens += ids.Count;
+            int next = ArgMax(logits.Contiguous().Span.Slice((ids.Count - 1) * VocabOf(logits), VocabOf(logits)));
+            if (next == Tokenizer.EosId) break;
+            generated.Add(next);
+            ids.Add(next);
+            answer = Tokenizer.Decode(generated, skipSpecialTokens: true);
+            int newline = answer.IndexOf('\n');
+            if (newline >= 0) { answer = answer[..newline]; break; }
+            // decided: a verbaliser is written, or the text so far (an unfinished UTF-8 sequence aside) starts none
+            string sofar = answer.TrimStart().TrimEnd('\uFFFD');
+            if (item.Choices.Any(c => sofar.StartsWith(c, StringComparison.Ordinal)) || !item.Choices.Any(c => c.StartsWith(sofar, StringComparison.Ordinal))) break;
+        }
+        answer = answer.Trim();
+        string? predicted = item.Choices.FirstOrDefault(c => answer.StartsWith(c, StringComparison.Ordinal));
+        return new FewShotItemResult(item.Index, item.Gold, predicted, answer, null, null, truncated, tokens, clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Σⱼ log p(contⱼ | context, cont&lt;ⱼ) for each choice; the prediction is the argmax, and the length-normalised
+    /// prediction (acc_norm) the argmax of that sum divided by the choice's character length.
+    /// </summary>
+    public FewShotItemResult LogLikelihood(FewShotItem item)
+    {
+        var clock = Stopwatch.StartNew();
+        int maxPositions = Model.Config.MaxPositions;
+        var requests = item.Continuations.Select(c =>
+        {
+            var whole = Tokenizer.Encode(item.Context + c, addSpecialTokens: true);
+            int contLength = ContinuationIds(item.Context, c).Length;
+            // lm-eval: (context + continuation)[-(max_length + 1):][:-1] is the input
+            var input = whole[Math.Max(0, whole.Length - 1 - maxPositions)..^1];
+            return (Input: input, Targets: whole[^contLength..], Truncated: whole.Length - 1 > maxPositions);
+        }).ToList();
+
+        var scores = new double[requests.Count];
+        long tokens = 0;
+        // choices whose inputs have the same length go through the model together, one row each
+        foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => requests[i].Input.Length))
+        {
+            int[] rows = group.ToArray(), t = [group.Key];
+            var logits = Model.Forward(rows.SelectMany(i => requests[i].Input).ToArray(), rows.Length, t[0]).Contiguous(); // (B, T, V)
+            tokens += rows.Length * t[0];
+            int v = VocabOf(logits);
+            for (int b = 0; b < rows.Length; b++)
+            {
+                var (input, targets, _) = requests[rows[b]];
+                double sum = 0;
+                for (int j = 0; j < targets.Length; j++)
+                {
+                    int position = input.Length - targets.Length + j;   // the logits there predict targets[j]
+                    sum += LogProb(logits.Span.Slice((b * t[0] + position) * v, v), targets[j]);
+                }
+                scores[rows[b]] = sum;
+            }
+        }
+        int best = ArgMax(scores), bestNorm = ArgMax(scores.Select((s, i) => s / item.Choices[i].Length).ToArray());
+        return new FewShotItemResult(item.Index, item.Gold, item.Choices[best], item.Choices[best], scores, item.Choices[bestNorm],
+            requests.Any(r => r.Truncated), tokens, clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>lm-eval's split: the tokens of context + continuation past the context's own count (at least one).</summary>
+    public int[] ContinuationIds(string context, string continuation)
+    {
+        int contextLength = Tokenizer.Encode(context, addSpecialTokens: true).Length;
+        var whole = Tokenizer.Encode(context + continuation, addSpecialTokens: true);
+        if (whole.Length <= contextLength)
+            throw new InvalidOperationException($"continuation '{continuation}' adds no tokens to the context (context {contextLength} tokens, with it {whole.Length})");
+        return whole[contextLength..];
+    }
+
+    private static int VocabOf(Tensor logits) => logits.Shape[^1];
+
+    /// <summary>log softmax(x)[target] = x[target] − (max + log Σ exp(x − max)).</summary>
+    private static double LogProb(ReadOnlySpan<float> logits, int target)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in logits) max = Math.Max(max, x);
+        double sum = 0;
+        foreach (float x in logits) sum += Math.Exp(x - max);
+        return logits[target] - (max + Math.Log(sum));
+    }
+
+    /// <summary>The first index of the largest value.</summary>
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    private static int ArgMax(double[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}
