@@ -13,6 +13,7 @@ public static class Program
         var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());
+        root.Subcommands.Add(PlanCommand.Build());
         return root;
     }
 }
