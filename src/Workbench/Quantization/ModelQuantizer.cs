@@ -45,7 +45,7 @@ public static class ModelQuantizer
         // Embeddings and kept layers first, while little memory is in use; then the linear layers one by one.
         var modules = model.NamedModules().ToList();
         foreach (var (path, module) in modules.Where(m => m.Module is not Linear || IsSkipped(m.Path, skip)))
-            foreach (var (name, tensor) in module.NamedParameters().Where(p => !p.Name.Contains('.') && IsPlaceholder(p.Tensor)))
+            foreach (var (name, tensor) in module.NamedParameters().Where(p => !p.Name.Contains('.') && IsPlaceholder(p.Tensor)).ToList())
                 module.SetParameter(name, Stored(weights(Join(path, name), tensor.Shape), keep));
         foreach (var (path, module) in modules)
         {
