@@ -74,6 +74,13 @@ public static class BenchTrainStepCommand
         return cmd;
     }
 
+    /// <summary>Linux: writing 5 to /proc/self/clear_refs resets the peak resident set (VmHWM), so the steps' own peak can be read.</summary>
+    private static bool ResetPeakWorkingSet()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     public static ModelConfig LlamaShape(int hidden, int ffn, int heads, int kvHeads, int layers, int vocab, int maxPositions) => new()
     {
         ModelType = "llama", Architecture = "LlamaForCausalLM", HiddenSize = hidden, IntermediateSize = ffn,
@@ -97,7 +104,9 @@ public static class BenchTrainStepCommand
         var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
         double buildSeconds = build.Elapsed.TotalSeconds;
         long managedAfterBuild = GC.GetTotalMemory(forceFullCollection: true);
-        long workingSetAfterBuild = Process.GetCurrentProcess().WorkingSet64;
+        var process = Process.GetCurrentProcess();
+        long workingSetAfterBuild = process.WorkingSet64, peakDuringBuild = process.PeakWorkingSet64;
+        bool peakReset = ResetPeakWorkingSet();
 
         var rng = new Random(0);
         var tokens = Enumerable.Range(0, batch * (seq + 1)).Select(_ => rng.Next(config.VocabSize)).ToArray();
@@ -121,14 +130,18 @@ public static class BenchTrainStepCommand
 
         for (int i = 0; i < warmup; i++) Step(); // JIT, buffers
         var times = new List<double>();
+        var cpuTimes = new List<double>();
         float lastLoss = 0;
         for (int i = 0; i < steps; i++)
         {
             var watch = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             lastLoss = Step();
             times.Add(watch.Elapsed.TotalSeconds);
+            cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
         }
         times.Sort();
+        cpuTimes.Sort();
         double seconds = times[times.Count / 2];
         var planOptions = new PlanOptions
         {
@@ -144,9 +157,12 @@ public static class BenchTrainStepCommand
             ["quantization"] = quant?.ToString() ?? "none",
             ["optimizer"] = optim,
             ["seconds_per_step"] = seconds,
+            ["cpu_seconds_per_step"] = cpuTimes[cpuTimes.Count / 2],
             ["tokens_per_second"] = batch * seq / seconds,
             ["build_seconds"] = buildSeconds,
-            ["peak_working_set_bytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
+            ["peak_working_set_bytes"] = Math.Max(peakDuringBuild, Process.GetCurrentProcess().PeakWorkingSet64),
+            ["peak_working_set_build_bytes"] = peakDuringBuild,
+            ["peak_working_set_steps_bytes"] = peakReset ? Process.GetCurrentProcess().PeakWorkingSet64 : null,
             ["working_set_after_build_bytes"] = workingSetAfterBuild,
             ["managed_heap_after_build_bytes"] = managedAfterBuild,
             ["optimizer_state_bytes"] = optimizer.StateBytes,

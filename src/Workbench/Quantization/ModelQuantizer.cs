@@ -12,9 +12,15 @@ namespace Workbench.Quantization;
 /// fp32: the model is first constructed with zero-stride placeholders for its matrices (no memory), then each
 /// placeholder is filled from the weight source — a matrix of a linear layer is generated or read, quantised
 /// and dropped before the next. A Llama-2-7B shape thus needs ~3.9 GB, never its 27 GB of fp32 weights.
+/// The dropped fp32 copies are garbage the runtime would otherwise let pile up (gigabytes, since the live heap
+/// is large): every <see cref="CollectEveryBytes"/> of them the GC is asked to reclaim, and at the end to
+/// return all free memory to the system.
 /// </summary>
 public static class ModelQuantizer
 {
+    /// <summary>Bytes of dropped fp32 weights after which <see cref="Build{T}"/> runs a garbage collection.</summary>
+    public const long CollectEveryBytes = 1L << 30;
+
     /// <summary>
     /// Quantises the frozen linear layers of an already built model in place, one at a time. Trainable layers
     /// (adapter matrices) and layers named in <see cref="QuantOptions.SkipModules"/> are left alone.
@@ -44,9 +50,22 @@ public static class ModelQuantizer
         var skip = options?.SkipModules ?? [];
         // Embeddings and kept layers first, while little memory is in use; then the linear layers one by one.
         var modules = model.NamedModules().ToList();
+        long dropped = 0;
+        void Dropped(Tensor t)
+        {
+            dropped += t.Numel * 4;
+            if (dropped < CollectEveryBytes) return;
+            GC.Collect();
+            dropped = 0;
+        }
         foreach (var (path, module) in modules.Where(m => m.Module is not Linear || IsSkipped(m.Path, skip)))
             foreach (var (name, tensor) in module.NamedParameters().Where(p => !p.Name.Contains('.') && IsPlaceholder(p.Tensor)).ToList())
-                module.SetParameter(name, Stored(weights(Join(path, name), tensor.Shape), keep));
+            {
+                var loaded = weights(Join(path, name), tensor.Shape);
+                var kept = Stored(loaded, keep);
+                module.SetParameter(name, kept);
+                if (!ReferenceEquals(kept, loaded)) Dropped(loaded);
+            }
         foreach (var (path, module) in modules)
         {
             if (module is not Linear linear || !IsPlaceholder(linear.Weight)) continue;
@@ -56,11 +75,13 @@ public static class ModelQuantizer
                 var weight = weights(path + ".weight", linear.Weight.Shape);
                 layer = options is null ? null : QuantizeLayer(weight, linear.Bias, options);
                 if (layer is null) { linear.SetParameter("weight", weight); continue; }
+                Dropped(weight);
             }
             if (layer.InFeatures != linear.InFeatures || layer.OutFeatures != linear.OutFeatures)
                 throw new ShapeException("ModelQuantizer.Build", $"stored layer '{path}' is [{layer.OutFeatures}, {layer.InFeatures}], expected {Shape.Format(linear.Weight.Shape)}");
             model.ReplaceModule(path, layer);
         }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return model;
     }
 
