@@ -43,10 +43,14 @@ public static class BenchTrainStepCommand
         var doubleQuant = new Option<bool>("--double-quant") { Description = "double-quantise the 4-bit absmax" };
         var optim = new Option<string>("--optim") { Description = $"optimizer: {string.Join(", ", Optimizers.Names)}", DefaultValueFactory = _ => "adamw_torch" };
         var warmup = new Option<int>("--warmup") { Description = "untimed steps before the timed ones", DefaultValueFactory = _ => 1 };
+        var heapLimit = new Option<double>("--heap-limit-gb")
+        {
+            Description = "cap the managed heap (GCHeapHardLimit) so the GC reclaims garbage before the process grows; 0: no cap",
+        };
         var cmd = new Command("train-step", "Time a LoRA training step of a Llama-shaped model with random weights")
         {
             arch, hidden, ffn, heads, kvHeads, layers, vocab, batch, seq, loraR, loraAlpha, steps, checkpointing, json,
-            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup,
+            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, heapLimit,
         };
         cmd.SetAction(pr =>
         {
@@ -65,6 +69,7 @@ public static class BenchTrainStepCommand
             }
             catch (Exception e) when (e is ArgumentException or FormatException or IOException) { return CliOutput.Fail($"bench train-step: {e.Message}"); }
             if (config.ModelType != "llama") return CliOutput.Fail($"bench train-step: {config.Source}: model_type '{config.ModelType}' (supported: llama)");
+            if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
             var result = Run(config, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(loraR), pr.GetValue(loraAlpha),
                 pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup));
             if (pr.GetValue(json)) CliOutput.WriteJson(result);
@@ -72,6 +77,17 @@ public static class BenchTrainStepCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Every tensor is a managed array, so the garbage of a step (each layer's temporaries) is reclaimed only when
+    /// the GC runs, and with a multi-gigabyte live heap its budgets let gigabytes of garbage pile up first. A hard
+    /// limit on the heap makes it collect as the heap approaches the limit instead.
+    /// </summary>
+    private static void LimitHeap(long bytes)
+    {
+        AppContext.SetData("GCHeapHardLimit", (ulong)bytes);
+        GC.RefreshMemoryLimit();
     }
 
     /// <summary>Linux: writing 5 to /proc/self/clear_refs resets the peak resident set (VmHWM), so the steps' own peak can be read.</summary>
@@ -166,6 +182,7 @@ public static class BenchTrainStepCommand
             ["working_set_after_build_bytes"] = workingSetAfterBuild,
             ["managed_heap_after_build_bytes"] = managedAfterBuild,
             ["optimizer_state_bytes"] = optimizer.StateBytes,
+            ["gc_heap_limit_bytes"] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
             ["trainable_parameters"] = trainable.Sum(t => t.Numel),
             ["loss"] = lastLoss,
             ["plan"] = config.ModelType == "llama" && quant?.Type != QuantType.Int8 ? PlanCommand.Report(MemoryPlan.For(config, planOptions), planOptions) : null,
