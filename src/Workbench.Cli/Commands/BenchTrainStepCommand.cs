@@ -7,12 +7,17 @@ using Workbench.Engine;
 using Workbench.Engine.Optim;
 using Workbench.Models;
 using Workbench.Models.Llama;
+using Workbench.Quantization;
+using Workbench.Training;
 
 namespace Workbench.Cli.Commands;
 
 /// <summary>
 /// <c>wb bench train-step</c>: one full LoRA training step (forward, backward, AdamW) of a Llama-shaped model
 /// with random frozen weights; the same shapes as bench/train_step_torch.py so the two can be compared.
+/// With <c>--config DIR</c> the shape is a real model's; with <c>--load-in-4bit</c> (QLoRA) the model is built
+/// directly in 4 bits (each synthetic weight generated, quantised and dropped; embeddings and head in bf16),
+/// and the output adds the memory planner's prediction (<see cref="MemoryPlan"/>) next to the measured peak.
 /// </summary>
 public static class BenchTrainStepCommand
 {
@@ -32,24 +37,65 @@ public static class BenchTrainStepCommand
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3 };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "recompute each layer's activations in backward" };
         var json = new Option<bool>("--json");
+        var configDir = new Option<string?>("--config") { Description = "take the shape from a model directory or config.json (llama) instead of --hidden etc." };
+        var loadIn4bit = new Option<bool>("--load-in-4bit") { Description = "build the frozen linear layers directly in 4 bits (QLoRA)" };
+        var loadIn8bit = new Option<bool>("--load-in-8bit") { Description = "build the frozen linear layers in 8 bits" };
+        var quantType = new Option<string>("--quant-type") { Description = "nf4 or fp4 with --load-in-4bit", DefaultValueFactory = _ => "nf4" };
+        var doubleQuant = new Option<bool>("--double-quant") { Description = "double-quantise the 4-bit absmax" };
+        var optim = new Option<string>("--optim") { Description = $"optimizer: {string.Join(", ", Optimizers.Names)}", DefaultValueFactory = _ => "adamw_torch" };
+        var warmup = new Option<int>("--warmup") { Description = "untimed steps before the timed ones", DefaultValueFactory = _ => 1 };
+        var heapLimit = new Option<double>("--heap-limit-gb")
+        {
+            Description = "cap the managed heap (GCHeapHardLimit) so the GC reclaims garbage before the process grows; 0: no cap",
+        };
         var cmd = new Command("train-step", "Time a LoRA training step of a Llama-shaped model with random weights")
         {
             arch, hidden, ffn, heads, kvHeads, layers, vocab, batch, seq, loraR, loraAlpha, steps, checkpointing, json,
+            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, heapLimit,
         };
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(arch) != "llama") return CliOutput.Fail($"bench train-step: unsupported --arch '{pr.GetValue(arch)}' (supported: llama)");
             int h = pr.GetValue(hidden), nh = pr.GetValue(heads);
             if (h % nh != 0) return CliOutput.Fail($"bench train-step: --hidden {h} is not divisible by --heads {nh}");
-            var config = LlamaShape(h, pr.GetValue(ffn), nh, pr.GetValue(kvHeads) is > 0 and var kv ? kv : nh,
-                pr.GetValue(layers), pr.GetValue(vocab), pr.GetValue(seq));
+            if (!Optimizers.Names.Contains(pr.GetValue(optim))) return CliOutput.Fail($"bench train-step: unknown --optim '{pr.GetValue(optim)}' ({string.Join(", ", Optimizers.Names)})");
+            if (pr.GetValue(steps) < 1 || pr.GetValue(warmup) < 0) return CliOutput.Fail("bench train-step: --steps must be ≥ 1 and --warmup ≥ 0");
+            QuantOptions? quant;
+            ModelConfig config;
+            try
+            {
+                quant = QuantOptions.FromFlags(pr.GetValue(loadIn4bit), pr.GetValue(loadIn8bit), pr.GetValue(quantType)!, pr.GetValue(doubleQuant));
+                config = pr.GetValue(configDir) is { } dir ? ModelConfig.Load(dir)
+                    : LlamaShape(h, pr.GetValue(ffn), nh, pr.GetValue(kvHeads) is > 0 and var kv ? kv : nh, pr.GetValue(layers), pr.GetValue(vocab), pr.GetValue(seq));
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or IOException) { return CliOutput.Fail($"bench train-step: {e.Message}"); }
+            if (config.ModelType != "llama") return CliOutput.Fail($"bench train-step: {config.Source}: model_type '{config.ModelType}' (supported: llama)");
+            if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
             var result = Run(config, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(loraR), pr.GetValue(loraAlpha),
-                pr.GetValue(steps), pr.GetValue(checkpointing));
+                pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup));
             if (pr.GetValue(json)) CliOutput.WriteJson(result);
             else foreach (var (k, v) in result) Console.WriteLine($"{k,-26} {v}");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Every tensor is a managed array, so the garbage of a step (each layer's temporaries) is reclaimed only when
+    /// the GC runs, and with a multi-gigabyte live heap its budgets let gigabytes of garbage pile up first. A hard
+    /// limit on the heap makes it collect as the heap approaches the limit instead.
+    /// </summary>
+    private static void LimitHeap(long bytes)
+    {
+        AppContext.SetData("GCHeapHardLimit", (ulong)bytes);
+        GC.RefreshMemoryLimit();
+    }
+
+    /// <summary>Linux: writing 5 to /proc/self/clear_refs resets the peak resident set (VmHWM), so the steps' own peak can be read.</summary>
+    private static bool ResetPeakWorkingSet()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     public static ModelConfig LlamaShape(int hidden, int ffn, int heads, int kvHeads, int layers, int vocab, int maxPositions) => new()
@@ -61,17 +107,22 @@ public static class BenchTrainStepCommand
         HiddenAct = "silu", TorchDtype = "float32",
     };
 
-    public static JsonObject Run(ModelConfig config, int batch, int seq, int r, float alpha, int steps, bool checkpointing)
+    public static JsonObject Run(ModelConfig config, int batch, int seq, int r, float alpha, int steps, bool checkpointing,
+        QuantOptions? quant = null, string optim = "adamw_torch", int warmup = 1)
     {
-        var model = new LlamaForCausalLM(config, WeightSources.Random(seed: 0));
+        var build = Stopwatch.StartNew();
+        var model = quant is null
+            ? new LlamaForCausalLM(config, WeightSources.Random(seed: 0))
+            : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), WeightSources.Random(seed: 0), quant);
         model.GradientCheckpointing = checkpointing;
-        PeftModel.Create(model, new LoraConfig
-        {
-            R = r, LoraAlpha = alpha,
-            TargetModules = TargetModules.Of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
-        });
+        PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.Of(MemoryPlan.AllLinear) });
         var trainable = model.TrainableParameters().ToList();
-        var optimizer = new AdamW(trainable, lr: 1e-4f);
+        var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
+        double buildSeconds = build.Elapsed.TotalSeconds;
+        long managedAfterBuild = GC.GetTotalMemory(forceFullCollection: true);
+        var process = Process.GetCurrentProcess();
+        long workingSetAfterBuild = process.WorkingSet64, peakDuringBuild = process.PeakWorkingSet64;
+        bool peakReset = ResetPeakWorkingSet();
 
         var rng = new Random(0);
         var tokens = Enumerable.Range(0, batch * (seq + 1)).Select(_ => rng.Next(config.VocabSize)).ToArray();
@@ -93,26 +144,48 @@ public static class BenchTrainStepCommand
             return loss.Item();
         }
 
-        Step(); // warm-up: JIT, buffers
+        for (int i = 0; i < warmup; i++) Step(); // JIT, buffers
         var times = new List<double>();
+        var cpuTimes = new List<double>();
         float lastLoss = 0;
         for (int i = 0; i < steps; i++)
         {
             var watch = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             lastLoss = Step();
             times.Add(watch.Elapsed.TotalSeconds);
+            cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
         }
         times.Sort();
+        cpuTimes.Sort();
         double seconds = times[times.Count / 2];
+        var planOptions = new PlanOptions
+        {
+            Method = quant is null ? FineTuneMethod.Lora : FineTuneMethod.Qlora, Rank = r, Seq = seq, Batch = batch,
+            QuantType = quant?.Type.Name() ?? "nf4", DoubleQuant = quant?.DoubleQuant ?? false, BlockSize = quant?.BlockSize ?? 64,
+            GradientCheckpointing = checkpointing, Optimizer8bit = optimizer is AdamW8bit, FrozenBytes = 4,
+        };
         return new JsonObject
         {
             ["backend"] = Gemm.Backend.ToString().ToLowerInvariant(),
             ["threads"] = Par.Threads,
+            ["model"] = Path.GetFileName(Path.GetDirectoryName(config.Source)) is { Length: > 0 } name ? name : "synthetic",
+            ["quantization"] = quant?.ToString() ?? "none",
+            ["optimizer"] = optim,
             ["seconds_per_step"] = seconds,
+            ["cpu_seconds_per_step"] = cpuTimes[cpuTimes.Count / 2],
             ["tokens_per_second"] = batch * seq / seconds,
-            ["peak_working_set_bytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
+            ["build_seconds"] = buildSeconds,
+            ["peak_working_set_bytes"] = Math.Max(peakDuringBuild, Process.GetCurrentProcess().PeakWorkingSet64),
+            ["peak_working_set_build_bytes"] = peakDuringBuild,
+            ["peak_working_set_steps_bytes"] = peakReset ? Process.GetCurrentProcess().PeakWorkingSet64 : null,
+            ["working_set_after_build_bytes"] = workingSetAfterBuild,
+            ["managed_heap_after_build_bytes"] = managedAfterBuild,
+            ["optimizer_state_bytes"] = optimizer.StateBytes,
+            ["gc_heap_limit_bytes"] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
             ["trainable_parameters"] = trainable.Sum(t => t.Numel),
             ["loss"] = lastLoss,
+            ["plan"] = config.ModelType == "llama" && quant?.Type != QuantType.Int8 ? PlanCommand.Report(MemoryPlan.For(config, planOptions), planOptions) : null,
         };
     }
 }

@@ -43,21 +43,22 @@ public class Linear4bitTests
     [Fact]
     public void ManyTilesGiveTheDenseResult()
     {
-        // in = 40,000: one weight row per 256 KiB tile, so every row is its own tile; blocks straddle rows
+        // in = 4,000: 262 rows per tile of 2^20 elements, so 300 rows take two tiles (the second partial); blocks straddle rows
+        const int rows = 300, k = 4000;
         var rng = new Random(9);
-        var w = Tensor.Randn(rng, 0.05f, 5, 40000);
-        var x = Tensor.Randn(rng, 1f, 2, 40000);
+        var w = Tensor.Randn(rng, 0.05f, rows, k);
+        var x = Tensor.Randn(rng, 1f, 2, k);
         foreach (QuantizedLinear layer in new QuantizedLinear[] { Linear4bit.Quantize(w, null, QuantType.Nf4), Linear8bit.Quantize(w) })
         {
             var wq = layer.Weight.Dequantize().ToArray();
             var xs = x.ToArray();
-            var expected = new float[2 * 5];
+            var expected = new float[2 * rows];
             for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 5; j++)
+                for (int j = 0; j < rows; j++)
                 {
                     double s = 0;
-                    for (int p = 0; p < 40000; p++) s += (double)xs[i * 40000 + p] * wq[j * 40000 + p];
-                    expected[i * 5 + j] = (float)s;
+                    for (int p = 0; p < k; p++) s += (double)xs[i * k + p] * wq[j * k + p];
+                    expected[i * rows + j] = (float)s;
                 }
             Close.Assert(expected, layer.Forward(x).ToArray(), rtol: 1e-4f, atol: 1e-3f, what: layer.GetType().Name);
         }

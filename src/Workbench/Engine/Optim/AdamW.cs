@@ -10,7 +10,7 @@ namespace Workbench.Engine.Optim;
 /// that had no gradient on some step). Moments are fp32 buffers of each parameter's shape, exposed for
 /// checkpoints.
 /// </summary>
-public sealed class AdamW
+public sealed class AdamW : IOptimizer
 {
     private readonly Tensor[] parameters;
 
@@ -28,6 +28,8 @@ public sealed class AdamW
     public IReadOnlyList<Tensor> ExpAvg { get; }
     /// <summary>Second moments v, one per parameter, same order and shape.</summary>
     public IReadOnlyList<Tensor> ExpAvgSq { get; }
+
+    public long StateBytes => 8 * parameters.Sum(p => p.Numel);
 
     public AdamW(IReadOnlyList<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
     {

@@ -1,0 +1,145 @@
+using Workbench.Models;
+
+namespace Workbench.Training;
+
+public enum FineTuneMethod { Full, Lora, Qlora, Ia3 }
+
+/// <summary>The knobs of a memory plan; the defaults are the QLoRA paper's setup on all linear layers.</summary>
+public sealed record PlanOptions
+{
+    public FineTuneMethod Method { get; init; } = FineTuneMethod.Qlora;
+    public int Rank { get; init; } = 16;
+    public int Seq { get; init; } = 512;
+    public int Batch { get; init; } = 1;
+    /// <summary>Last path segments of the adapted layers; null: all linear layers (LoRA/QLoRA) or PEFT's IA3 defaults.</summary>
+    public IReadOnlyCollection<string>? Targets { get; init; }
+    /// <summary>QLoRA weight format.</summary>
+    public string QuantType { get; init; } = "nf4";
+    public bool DoubleQuant { get; init; }
+    public int BlockSize { get; init; } = 64;
+    public bool GradientCheckpointing { get; init; }
+    /// <summary>Optimiser states in 8 bits (<see cref="Engine.Optim.AdamW8bit"/>) instead of fp32.</summary>
+    public bool Optimizer8bit { get; init; }
+    /// <summary>Bytes per element of a frozen base for LoRA/IA3 (bf16 = 2); full fine-tuning trains fp32 weights.</summary>
+    public int FrozenBytes { get; init; } = 2;
+}
+
+/// <summary>
+/// Bytes a training step needs, by part, predicted from the config alone for this engine (fp32 compute):
+///   weights      — full: 4 B/param; LoRA/IA3: the frozen base at <see cref="PlanOptions.FrozenBytes"/>; QLoRA: each
+///                  attention/MLP matrix in 4 bits (⌈n/2⌉ code bytes + 4 B per block absmax, or with double
+///                  quantisation 1 B per block + 4 B per 256 blocks + a 4 B offset), embeddings and head in bf16,
+///                  norms fp32 (what <see cref="Quantization.ModelQuantizer.Build{T}"/> makes);
+///   adapters     — the trainable fp32 adapter parameters: LoRA r·(in + out) per target, IA3 one vector per target
+///                  (out for attention k/v, in for the feed-forward down_proj);
+///   gradients    — 4 B per trainable parameter;
+///   optimizer    — AdamW m and v: 8 B per trainable parameter, or in 8 bits 2·(n + 4·⌈n/256⌉) for tensors of
+///                  ≥ 4,096 elements (smaller ones stay fp32);
+///   activations  — the fp32 tensors our ops keep alive for backward (see <see cref="LayerActivationFloats"/>),
+///                  for all layers, or with gradient checkpointing one input per layer plus one layer recomputed;
+///                  plus the embedding output, the final norm's output and the logits with their gradient.
+/// The runtime itself (code, thread stacks, pooled buffers, ~100 MB) is not included.
+/// </summary>
+public sealed record MemoryPlan(
+    long Parameters, long TrainableParameters,
+    long WeightBytes, long AdapterBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes,
+    long QuantizedCodeBytes, long QuantizationConstantBytes, long LayerActivationBytes)
+{
+    public long TotalBytes => WeightBytes + AdapterBytes + GradientBytes + OptimizerBytes + ActivationBytes;
+
+    public static readonly string[] AllLinear = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    /// <summary>PEFT's IA3 defaults for Llama: k_proj and v_proj scale their output, down_proj (feed-forward) its input.</summary>
+    public static readonly string[] Ia3Defaults = ["k_proj", "v_proj", "down_proj"];
+    public static readonly string[] Ia3FeedForward = ["down_proj", "dense_4h_to_h"];
+    public const int Min8bitSize = 4096, OptimizerBlock = 256;
+
+    public static MemoryPlan For(ModelConfig config, PlanOptions o)
+    {
+        if (config.ModelType != "llama")
+            throw new NotSupportedException($"MemoryPlan: activations are modelled for this engine's Llama decoder only, not model_type '{config.ModelType}'");
+        var layout = ParameterLayout.For(config);
+        var targets = o.Targets ?? (o.Method == FineTuneMethod.Ia3 ? Ia3Defaults : AllLinear);
+        var linears = layout.Parameters.Where(p => p.IsLinearWeight).ToList();
+        var adapted = o.Method is FineTuneMethod.Full ? [] : linears.Where(p => targets.Contains(ModuleName(p.Name))).ToList();
+
+        // trainable tensors: full → every parameter; LoRA → A [r, in] and B [out, r]; IA3 → one vector
+        var trainable = o.Method switch
+        {
+            FineTuneMethod.Full => layout.Parameters.Select(p => p.Numel).ToList(),
+            FineTuneMethod.Ia3 => adapted.Select(p => (long)(IsFeedForward(p.Name) ? p.Shape[1] : p.Shape[0])).ToList(),
+            _ => adapted.SelectMany(p => new[] { (long)o.Rank * p.Shape[1], (long)p.Shape[0] * o.Rank }).ToList(),
+        };
+        long trainableCount = trainable.Sum();
+
+        long codes = 0, constants = 0, weights;
+        if (o.Method == FineTuneMethod.Qlora)
+        {
+            foreach (var p in linears)
+            {
+                codes += (p.Numel + 1) / 2;
+                constants += QuantizationConstants(p.Numel, o.BlockSize, o.DoubleQuant);
+            }
+            long kept = layout.Parameters.Where(p => p.Group is ParameterGroup.Embeddings or ParameterGroup.Head).Sum(p => p.Numel) * 2;
+            long rest = layout.Parameters.Where(p => !p.IsLinearWeight && p.Group is not (ParameterGroup.Embeddings or ParameterGroup.Head)).Sum(p => p.Numel) * 4;
+            weights = codes + constants + kept + rest;
+        }
+        else weights = layout.TotalParameters * (o.Method == FineTuneMethod.Full ? 4 : o.FrozenBytes);
+
+        long adapterBytes = o.Method == FineTuneMethod.Full ? 0 : 4 * trainableCount;
+        long optimizer = trainable.Sum(n => o.Optimizer8bit && n >= Min8bitSize ? 2 * (n + 4 * ((n + OptimizerBlock - 1) / OptimizerBlock)) : 8 * n);
+
+        long tokens = (long)o.Batch * o.Seq;
+        long layerFloats = LayerActivationFloats(config, o, targets);
+        long layers = o.GradientCheckpointing ? tokens * config.HiddenSize * config.NumLayers + layerFloats : layerFloats * config.NumLayers;
+        // embedding output; final norm output + its 2 row statistics; logits and their gradient
+        long outside = tokens * config.HiddenSize + tokens * (config.HiddenSize + 2) + 2 * tokens * config.VocabSize;
+        return new MemoryPlan(layout.TotalParameters, trainableCount, weights, adapterBytes, 4 * trainableCount, optimizer,
+            4 * (layers + outside), codes, constants, 4 * layerFloats);
+    }
+
+    /// <summary>
+    /// fp32 elements one decoder layer keeps for backward in this engine, N = batch·seq tokens, d hidden, q = heads·head_dim,
+    /// kv = kv_heads·head_dim, f intermediate, H heads:
+    ///   N·(6d + 5q + 5kv + 3f + H + 4)
+    /// = input norm d, q/k/v/o projections q + kv + kv + d, q and k copied contiguous and rotated 2q + 2kv, v copied
+    ///   contiguous kv, attention output q and one logsumexp per head H, its [B, T, q] copy q, residual d, second norm d,
+    ///   gate/up/SwiGLU 3f, down projection d, layer output d, and two row statistics per norm 4;
+    /// plus per LoRA target 3·N·out + N·r (the base output, B·(A·x), its scaled copy — all inputs of the recorded sum —
+    /// and A·x), per IA3 target N·out (k, v) or N·in (down_proj) for the scaled copy.
+    /// </summary>
+    public static long LayerActivationFloats(ModelConfig c, PlanOptions o, IReadOnlyCollection<string> targets)
+    {
+        long n = (long)o.Batch * o.Seq;
+        int d = c.HiddenSize, q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, f = c.IntermediateSize;
+        long floats = n * (6L * d + 5L * q + 5L * kv + 3L * f + c.NumHeads + 4);
+        var shapes = new (string Name, int In, int Out)[]
+        {
+            ("q_proj", d, q), ("k_proj", d, kv), ("v_proj", d, kv), ("o_proj", q, d), ("gate_proj", d, f), ("up_proj", d, f), ("down_proj", f, d),
+        };
+        foreach (var (name, inF, outF) in shapes.Where(s => targets.Contains(s.Name)))
+        {
+            floats += o.Method switch
+            {
+                FineTuneMethod.Lora or FineTuneMethod.Qlora => n * (3L * outF + o.Rank),
+                FineTuneMethod.Ia3 => n * (Ia3FeedForward.Contains(name) ? inF : outF),
+                _ => 0,
+            };
+        }
+        return floats;
+    }
+
+    /// <summary>Absmax storage of n weights in blocks: fp32 per block, or double-quantised (8-bit per block, fp32 per 256 blocks, fp32 offset).</summary>
+    public static long QuantizationConstants(long n, int blockSize, bool doubleQuant)
+    {
+        long blocks = (n + blockSize - 1) / blockSize;
+        return doubleQuant ? blocks + 4 * ((blocks + 255) / 256) + 4 : 4 * blocks;
+    }
+
+    private static string ModuleName(string weightName)
+    {
+        var module = weightName[..weightName.LastIndexOf('.')];
+        return module[(module.LastIndexOf('.') + 1)..];
+    }
+
+    private static bool IsFeedForward(string weightName) => Ia3FeedForward.Contains(ModuleName(weightName));
+}
