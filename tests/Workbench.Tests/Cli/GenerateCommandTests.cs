@@ -17,16 +17,7 @@ public sealed class GenerateCommandTests : IDisposable
     public GenerateCommandTests() => ModelTokenizer.Load = _ => new CharTokenizer();
     public void Dispose() => ModelTokenizer.Load = saved;
 
-    private static (int Code, string Out, string Err) Wb(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (Program.Build().Parse(args).Invoke(), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Wb(params string[] args) => WbCli.Run(args);
 
     [Fact]
     public void GreedyJsonHasTheGeneratedIdsTextAndSpeed()

@@ -48,14 +48,7 @@ public sealed class AdamW : IOptimizer
     public void Step()
     {
         StepCount++;
-        // Scalars in double, as torch computes them in Python, then used as float32 in the element loop.
-        double lr = Lr, step = StepCount;
-        var h = new AdamWKernel.Hyper(
-            Decay: (float)(1 - lr * WeightDecay),
-            Beta1: Beta1, Beta2: Beta2,
-            StepSize: (float)(lr / (1 - Math.Pow(Beta1, step))),
-            Bias2Sqrt: (float)Math.Sqrt(1 - Math.Pow(Beta2, step)),
-            Eps: Eps);
+        var h = AdamWKernel.Hyper.At(Lr, WeightDecay, Beta1, Beta2, Eps, StepCount);
         for (int i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
@@ -77,7 +70,19 @@ public sealed class AdamW : IOptimizer
 /// <summary>The AdamW element update: sources (grad, hyper-parameters), then the state it updates in place.</summary>
 public static class AdamWKernel
 {
-    public readonly record struct Hyper(float Decay, float Beta1, float Beta2, float StepSize, float Bias2Sqrt, float Eps);
+    public readonly record struct Hyper(float Decay, float Beta1, float Beta2, float StepSize, float Bias2Sqrt, float Eps)
+    {
+        /// <summary>
+        /// The update's scalars at step t, in double as torch computes them in Python, then used as float32:
+        /// decay 1 − lr·wd, step size lr / (1 − β₁ᵗ), √(1 − β₂ᵗ).
+        /// </summary>
+        public static Hyper At(double lr, double weightDecay, float beta1, float beta2, float eps, long step) => new(
+            Decay: (float)(1 - lr * weightDecay),
+            Beta1: beta1, Beta2: beta2,
+            StepSize: (float)(lr / (1 - Math.Pow(beta1, step))),
+            Bias2Sqrt: (float)Math.Sqrt(1 - Math.Pow(beta2, step)),
+            Eps: eps);
+    }
 
     public static void Reference(ReadOnlySpan<float> g, Hyper h, Span<float> p, Span<float> m, Span<float> v)
     {

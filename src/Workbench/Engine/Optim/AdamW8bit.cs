@@ -53,13 +53,7 @@ public sealed class AdamW8bit : IOptimizer
     public void Step()
     {
         StepCount++;
-        double lr = Lr, step = StepCount;
-        var h = new AdamWKernel.Hyper(
-            Decay: (float)(1 - lr * WeightDecay),
-            Beta1: Beta1, Beta2: Beta2,
-            StepSize: (float)(lr / (1 - Math.Pow(Beta1, step))),
-            Bias2Sqrt: (float)Math.Sqrt(1 - Math.Pow(Beta2, step)),
-            Eps: Eps);
+        var h = AdamWKernel.Hyper.At(Lr, WeightDecay, Beta1, Beta2, Eps, StepCount);
         for (int i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
