@@ -5,6 +5,9 @@ namespace Workbench.Training;
 /// <summary>How the base model is adapted: LoRA, IA3, or none (full fine-tuning, the baseline).</summary>
 public enum AdapterMethod { Lora, Ia3, None }
 
+/// <summary>How the frozen base is stored while adapters train: as loaded, or quantised (QLoRA's 4-bit, or 8-bit).</summary>
+public enum BaseQuantization { None, Nf4, Fp4, Int8 }
+
 /// <summary>transformers' <c>lr_scheduler_type</c> values we implement.</summary>
 public enum LrSchedulerType { Constant, Linear, Cosine }
 
@@ -20,6 +23,12 @@ public sealed record TrainingConfig
 
     [Description("lora, ia3 or none (full fine-tuning)")]
     public AdapterMethod Adapter { get; init; } = AdapterMethod.Lora;
+
+    [Description("frozen base quantised to nf4 or fp4 (4-bit, QLoRA) or int8; none keeps the file dtype")]
+    public BaseQuantization Quantization { get; init; } = BaseQuantization.None;
+
+    [Description("double-quantise the 4-bit block constants (QLoRA)")]
+    public bool DoubleQuant { get; init; }
 
     [Description("LoRA rank r")]
     public int LoraR { get; init; } = 8;
@@ -105,6 +114,8 @@ public sealed record TrainingConfig
         }
         Require(BaseModel.Length > 0, "base_model", "is required");
         Require(Data.Length > 0, "data", "is required");
+        Require(Quantization == BaseQuantization.None || Adapter != AdapterMethod.None, "quantization",
+            "needs an adapter: a quantised base is frozen, so a full fine-tune has nothing to train");
         Require(OutputDir.Length > 0, "output_dir", "is required");
         Require(LoraR > 0, "lora_r", $"must be positive, got {LoraR}");
         Require(LoraDropout is >= 0 and < 1, "lora_dropout", $"must be in [0, 1), got {LoraDropout}");

@@ -4,6 +4,7 @@ using Workbench.Adapters.Lora;
 using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Models;
+using Workbench.Quantization;
 
 namespace Workbench.Training;
 
@@ -16,17 +17,29 @@ public static class TrainingModel
 {
     /// <summary>
     /// Loads any supported architecture. A full fine-tune needs fp32 weights to train; adapters leave the frozen
-    /// base in its file dtype.
+    /// base in its file dtype, or quantise its linear layers (all but the output head) as QLoRA does.
     /// </summary>
     public static ICausalLM LoadBase(TrainingConfig c)
     {
         if (!Directory.Exists(c.BaseModel)) throw new TrainingConfigException($"base_model: {c.BaseModel}: no such directory");
-        try { return CausalLM.Load(c.BaseModel, c.Adapter == AdapterMethod.None ? DType.F32 : null); }
+        ICausalLM model;
+        try { model = CausalLM.Load(c.BaseModel, c.Adapter == AdapterMethod.None ? DType.F32 : null); }
         catch (Exception e) when (e is FileNotFoundException or NotSupportedException or ModelConfigException)
         {
             throw new TrainingConfigException($"base_model: {e.Message}");
         }
+        if (c.Quantization != BaseQuantization.None)
+            ModelQuantizer.Quantize((Module)model, new QuantOptions { Type = QuantTypeOf(c.Quantization), DoubleQuant = c.DoubleQuant });
+        return model;
     }
+
+    private static QuantType QuantTypeOf(BaseQuantization q) => q switch
+    {
+        BaseQuantization.Nf4 => QuantType.Nf4,
+        BaseQuantization.Fp4 => QuantType.Fp4,
+        BaseQuantization.Int8 => QuantType.Int8,
+        _ => throw new ArgumentOutOfRangeException(nameof(q), q, "not a quantised type"),
+    };
 
     /// <summary>
     /// Adds the adapter (LoRA or IA3, base frozen) and returns it, or marks every parameter trainable for a full
