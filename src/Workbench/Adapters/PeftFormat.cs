@@ -280,7 +280,7 @@ public static class PeftFormat
         public TargetModules? Targets(string field) => Node(field) switch
         {
             null => null,
-            JsonArray => TargetModules.Of(StringList(field)!),
+            JsonArray => StringList(field) is { Count: > 0 } names ? TargetModules.Of(names) : TargetModules.None,
             _ => TargetModules.FromString(String(field)!),
         };
 

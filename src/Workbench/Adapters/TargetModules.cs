@@ -29,6 +29,9 @@ public sealed record TargetModules
 
     public static TargetModules AllLinear { get; } = new(null, AllLinearName);
 
+    /// <summary>No module (an IA3 adapter without feed-forward modules: feedforward_modules []).</summary>
+    public static TargetModules None { get; } = new([], null);
+
     public bool IsAllLinear => Pattern == AllLinearName;
 
     public bool Matches(string path)

@@ -102,6 +102,18 @@ public class Ia3LayerTests
     }
 
     [Fact]
+    public void GivenTargetsKeepOnlyTheDefaultFeedForwardModulesAmongThem()
+    {
+        var peft = PeftModel.Create(AdapterTestModels.NeoXBlock(), new Ia3Config { TargetModules = TargetModules.Of("query_key_value") }, modelType: "gpt_neox");
+        var saved = (Ia3Config)peft.Config("default");
+        Assert.Equal(["query_key_value"], saved.TargetModules!.Names!);
+        Assert.Empty(saved.FeedforwardModules!.Names!);   // dense_4h_to_h is no target: the saved config must load again
+        using var dir = new TempDir();
+        PeftFormat.Save(peft, dir.Path);
+        PeftFormat.Load(AdapterTestModels.NeoXBlock(), dir.Path, modelType: "gpt_neox");
+    }
+
+    [Fact]
     public void MergingIntoAQuantisedBaseIsRefused()
     {
         var w = Tensor.Randn(new Random(2), 0.5f, 8, 64);

@@ -23,13 +23,19 @@ public static class Ia3Injector
 
     /// <summary>
     /// feedforward_modules: given (as names, a subset of the target names), or the model type's defaults (PEFT's
-    /// _prepare_adapter_config fills them in whenever they are missing).
+    /// _prepare_adapter_config fills them in whenever they are missing). Defaults are kept only where they are
+    /// targets too: PEFT would save e.g. targets [q_proj, v_proj] with feed-forward [down_proj], a config its own
+    /// subset check then refuses to load.
     /// </summary>
     private static TargetModules Feedforward(Ia3Config config, TargetModules targets, string modelType)
     {
         if (config.FeedforwardModules is not { } ff)
-            return Ia3Config.FeedforwardDefaults.TryGetValue(modelType, out var names) ? TargetModules.Of(names)
-                : throw new ArgumentException($"IA3: no default feedforward_modules for model_type '{modelType}'; give them explicitly");
+        {
+            if (!Ia3Config.FeedforwardDefaults.TryGetValue(modelType, out var names))
+                throw new ArgumentException($"IA3: no default feedforward_modules for model_type '{modelType}'; give them explicitly");
+            var kept = targets.Names is { } given ? names.Intersect(given).ToList() : [.. names];
+            return kept.Count > 0 ? TargetModules.Of(kept) : TargetModules.None;
+        }
         if (ff.Names is { } ffNames && targets.Names is { } targetNames && ffNames.Except(targetNames).Any())
             throw new ArgumentException($"IA3: feedforward_modules {ff} must be a subset of target_modules {targets}");
         return ff;
