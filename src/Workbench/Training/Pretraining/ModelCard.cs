@@ -68,7 +68,7 @@ public static class ModelCard
         s.AppendLine("## Use");
         s.AppendLine();
         s.AppendLine("```");
-        s.AppendLine(inv, $"wb generate {c.Training.OutputDir} \"이 영화\"");
+        s.AppendLine(inv, $"wb generate {c.Training.OutputDir} --prompt \"이 영화\" --max-new-tokens 32");
         s.AppendLine(inv, $"wb demo --model {c.Training.OutputDir}");
         s.AppendLine("```");
         return s.ToString();
