@@ -23,6 +23,8 @@ public static class Program
         root.Subcommands.Add(PplCommand.Build());
         root.Subcommands.Add(TokenizerCommands.Build());
         root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(PretrainCommand.Build());
+        root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(PlanCommand.Build());
         return root;
     }

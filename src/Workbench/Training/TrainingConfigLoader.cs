@@ -107,7 +107,7 @@ public static class TrainingConfigLoader
         throw new InvalidOperationException($"TrainingConfig.{f.Property.Name}: unsupported type {f.Type.Name}");
     }
 
-    private static List<KeyValuePair<string, IReadOnlyList<string>>> ParseYaml(string text, string origin)
+    internal static List<KeyValuePair<string, IReadOnlyList<string>>> ParseYaml(string text, string origin)
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
@@ -131,7 +131,7 @@ public static class TrainingConfigLoader
         return values;
     }
 
-    private static List<KeyValuePair<string, IReadOnlyList<string>>> ParseJson(string text, string origin)
+    internal static List<KeyValuePair<string, IReadOnlyList<string>>> ParseJson(string text, string origin)
     {
         JsonNode? root;
         try { root = JsonNode.Parse(text); }

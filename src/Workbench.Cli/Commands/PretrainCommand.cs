@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Workbench.Data;
+using Workbench.Training;
+using Workbench.Training.Pretraining;
+
+namespace Workbench.Cli.Commands;
+
+/// <summary>
+/// <c>wb pretrain --config ko-tiny.yaml [--max-steps N] [--max-minutes M] [--output-dir DIR]</c>: a GPT-NeoX trained
+/// from scratch on plain text (<see cref="Pretrainer"/>). Progress lines on stderr; the result on stdout.
+/// Exit codes: 0 written (also when stopped by the time limit or Ctrl-C), 1 diverged, 2 bad config, paths or data.
+/// </summary>
+public static class PretrainCommand
+{
+    public static Command Build()
+    {
+        var configFile = new Option<string>("--config") { Description = "YAML pretraining config (model shape, tokenizer, texts, training keys)", Required = true };
+        var maxSteps = new Option<string>("--max-steps") { Description = "optimizer steps (overrides the file)" };
+        var maxMinutes = new Option<string>("--max-minutes") { Description = "stop training after this many minutes and write the model" };
+        var outputDir = new Option<string>("--output-dir") { Description = "the model directory to write (overrides the file)" };
+        var cmd = new Command("pretrain", "Train a small GPT-NeoX from scratch on plain text and write a Hugging Face model directory")
+            { configFile, maxSteps, maxMinutes, outputDir };
+        cmd.SetAction(pr =>
+        {
+            var overrides = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+            foreach (var (key, option) in new[] { ("max_steps", maxSteps), ("max_minutes", maxMinutes), ("output_dir", outputDir) })
+                if (pr.GetValue(option) is { } v) overrides.Add(new(key, [v]));
+            return Run(pr.GetValue(configFile)!, overrides);
+        });
+        return cmd;
+    }
+
+    public static int Run(string configPath, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> overrides)
+    {
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancellation.Cancel();
+            Console.Error.WriteLine("wb: stopping after this step and writing the model (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var config = PretrainConfig.Load(configPath, overrides);
+            var r = Pretrainer.Run(config, m => Console.Error.WriteLine($"wb: {m}"), s =>
+            {
+                if (s.Step % config.Training.LoggingSteps == 0 || s.Step == s.TotalSteps) Console.Error.WriteLine(s);
+            }, cancellation.Token);
+            Console.WriteLine($"wrote {r.ModelDir}: {r.Parameters:N0} parameters, {r.Training.Steps} steps, final loss {r.Training.FinalLoss:F4}" +
+                              (r.Heldout is { } h ? $", held-out perplexity {h.Ppl:F2}" : "") + $", {r.Seconds / 60:F1} min");
+            return 0;
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"wb: pretrain: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is TrainingConfigException or DataFormatException or FormatException or IOException)
+        {
+            return CliOutput.Fail($"pretrain: {e.Message}");
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+}

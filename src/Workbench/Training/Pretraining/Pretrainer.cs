@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Workbench.Adapters.Merge;
+using Workbench.Data;
+using Workbench.Engine.Nn;
+using Workbench.Evaluation;
+using Workbench.Models;
+using Workbench.Tokenizers;
+using Workbench.Tokenizers.Training;
+
+namespace Workbench.Training.Pretraining;
+
+/// <summary>What a pretraining run produced; also summarised in the model card.</summary>
+public sealed record PretrainResult(string ModelDir, TrainingSummary Training, long Parameters, int Blocks, long TrainTokens,
+    PerplexityResult? Heldout, double? CharsPerToken, double Seconds);
+
+/// <summary>
+/// Language-model pretraining from scratch, as run_clm.py does it: the texts tokenised (EOS after each document),
+/// concatenated and cut into blocks of max_length, every token a target; a GPT-NeoX built from the config with
+/// transformers' init (N(0, initializer_range²) matrices, unit norms, zero biases); every parameter trained by the
+/// ordinary <see cref="Trainer"/> (its checkpoints and train_log.jsonl go to a working folder beside the output).
+/// The finished directory (config.json, model.safetensors in torch_dtype, tokenizer files, train_log.jsonl,
+/// README.md model card) appears whole: it is assembled in a temporary folder and renamed into place.
+/// </summary>
+public static class Pretrainer
+{
+    public static PretrainResult Run(PretrainConfig c, Action<string>? progress = null, Action<StepLog>? onStep = null, CancellationToken cancellation = default)
+    {
+        var watch = Stopwatch.StartNew();
+        progress ??= _ => { };
+        var tokenizer = LoadOrTrainTokenizer(c, progress);
+        int eos = tokenizer.EosId ?? throw new TrainingConfigException($"tokenizer: {c.Tokenizer} has no EOS token to separate documents");
+
+        progress("tokenising the texts");
+        var documents = c.Texts.Select(TextSource.Parse).SelectMany(s => s.Read())
+            .Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(ids => ids.Length > 0)
+            .Select(ids => new TrainingExample(ids, ids));
+        var blocks = Packer.Pack(documents, c.Training.MaxLength, eos, dropRemainder: true);
+        if (blocks.Count == 0) throw new TrainingConfigException($"texts: fewer than max_length {c.Training.MaxLength} tokens in all");
+
+        var configJson = c.ConfigJson(tokenizer.VocabSize, eos);
+        var modelConfig = ModelConfig.Parse(configJson.ToJsonString(), "pretrain config");
+        var model = CausalLM.Create(modelConfig, WeightSources.Random(c.Training.Seed, (float)c.InitializerRange));
+        var module = (Module)model;
+        TrainingModel.Prepare(module, c.Training);
+        long parameters = module.NamedParameters().Sum(p => p.Tensor.Numel);
+        progress($"model: gpt_neox hidden {c.HiddenSize}, {c.NumLayers} layers, {c.NumHeads} heads, vocab {tokenizer.VocabSize}: {parameters:N0} parameters; " +
+                 $"{blocks.Count} blocks of {c.Training.MaxLength} tokens");
+
+        var outDir = Path.GetFullPath(c.Training.OutputDir);
+        var workDir = WorkDir(outDir);
+        var trainer = new Trainer(c.Training with { OutputDir = workDir }, model, blocks, TrainingData.PadId(tokenizer)) { OnStep = onStep };
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (c.MaxMinutes > 0) limit.CancelAfter(TimeSpan.FromMinutes(c.MaxMinutes));
+        var summary = trainer.Train(limit.Token);
+
+        PerplexityResult? heldout = null;
+        double? charsPerToken = null;
+        if (c.Heldout.Length > 0)
+        {
+            progress("held-out perplexity");
+            var texts = TextSource.Parse(c.Heldout).Read().ToList();
+            heldout = Perplexity.OfIds(model, texts.Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(i => i.Length > 1),
+                c.Training.MaxLength, c.Training.MaxLength);
+            charsPerToken = (double)texts.Sum(t => t.Length) / texts.Sum(t => tokenizer.Encode(t, addSpecialTokens: false).Length);
+        }
+
+        var result = new PretrainResult(outDir, summary, parameters, blocks.Count, (long)blocks.Count * c.Training.MaxLength,
+            heldout, charsPerToken, watch.Elapsed.TotalSeconds);
+        progress($"writing {outDir}");
+        Write(c, module, configJson, workDir, result);
+        return result;
+    }
+
+    /// <summary>The trainer's working folder (checkpoints, log): <c>.&lt;name&gt;.pretrain</c> beside the output.</summary>
+    public static string WorkDir(string outDir) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outDir))!, $".{Path.GetFileName(Path.GetFullPath(outDir))}.pretrain");
+
+    private static ITokenizer LoadOrTrainTokenizer(PretrainConfig c, Action<string> progress)
+    {
+        if (!File.Exists(Path.Combine(c.Tokenizer, "tokenizer.json")))
+        {
+            progress($"training a byte-level BPE tokenizer (vocab {c.VocabSize}) into {c.Tokenizer}");
+            var options = new ByteLevelBpeOptions(c.VocabSize, ModelMaxLength: c.MaxPositionEmbeddings);
+            ByteLevelBpe.Save(ByteLevelBpe.Train(c.Texts.Select(TextSource.Parse).SelectMany(s => s.Read()), options), options, c.Tokenizer);
+        }
+        try { return Tokenizer.Load(c.Tokenizer); }
+        catch (Exception e) when (e is FileNotFoundException or FormatException) { throw new TrainingConfigException($"tokenizer: {e.Message}"); }
+    }
+
+    private static void Write(PretrainConfig c, Module model, JsonObject configJson, string workDir, PretrainResult result)
+    {
+        // StandaloneExport takes config.json and tokenizer files from a base folder: stage one, export to a temporary
+        // folder, add the log and the card, then rename the whole into place.
+        var staging = workDir + ".base";
+        Directory.CreateDirectory(staging);
+        File.WriteAllText(Path.Combine(staging, "config.json"), configJson.ToJsonString(new() { WriteIndented = true }));
+        foreach (var f in StandaloneExport.TokenizerFiles)
+            if (File.Exists(Path.Combine(c.Tokenizer, f))) File.Copy(Path.Combine(c.Tokenizer, f), Path.Combine(staging, f), overwrite: true);
+        var temp = Path.Combine(Path.GetDirectoryName(result.ModelDir)!, $".{Path.GetFileName(result.ModelDir)}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            StandaloneExport.Export(model, staging, temp);
+            var log = Path.Combine(workDir, TrainingLogFile.FileName);
+            if (File.Exists(log)) File.Copy(log, Path.Combine(temp, TrainingLogFile.FileName));
+            File.WriteAllText(Path.Combine(temp, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? File.ReadAllLines(log) : []));
+            if (Directory.Exists(result.ModelDir)) Directory.Delete(result.ModelDir, recursive: true);
+            Directory.Move(temp, result.ModelDir);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json.Nodes;
+using Workbench.Cli;
+using Workbench.Engine.Nn;
+using Workbench.Formats;
+using Workbench.Models;
+using Workbench.Tests.Support;
+using Workbench.Training.Pretraining;
+
+namespace Workbench.Tests.Demo;
+
+[Collection("Console")]
+public class DemoCommandTests
+{
+    private static (int Code, string Out, string Err) Wb(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try { return (Program.Build().Parse(args).Invoke(), stdout.ToString(), stderr.ToString()); }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    static readonly string TrainedTokenizer = Path.Combine(RepoPaths.Root, "tests/fixtures/tokenizers/trained/nsmc2000");
+
+    /// <summary>A GPT-NeoX folder with random weights (f16) and the committed NSMC-trained tokenizer.</summary>
+    static void TinyNeoX(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var shape = PretrainConfig.FromValues(new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["tokenizer"] = [TrainedTokenizer], ["hidden_size"] = ["32"], ["num_layers"] = ["2"], ["num_heads"] = ["2"],
+            ["intermediate_size"] = ["64"], ["max_position_embeddings"] = ["512"], ["texts"] = ["unused.txt"], ["output_dir"] = [dir],
+        }, "test");
+        var json = shape.ConfigJson(2000, 0);
+        File.WriteAllText(Path.Combine(dir, "config.json"), json.ToJsonString());
+        var model = (Module)CausalLM.Create(ModelConfig.Parse(json.ToJsonString(), "test"), WeightSources.Random(7, 0.02f, Workbench.Engine.DType.F16));
+        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor));
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(TrainedTokenizer, f), Path.Combine(dir, f));
+    }
+
+    [Fact]
+    public void RunsTheWholeJobOnATinyModelAndWritesTheReport()
+    {
+        using var dir = new TempDir();
+        TinyNeoX(dir.File("base"));
+        var (code, stdout, stderr) = Wb("demo", "--model", dir.File("base"), "--out", dir.File("out"), "--samples", "6", "--shots", "2",
+            "--steps", "3", "--sft-data", dir.File("nsmc_sft.jsonl"));
+        Assert.True(code == 0, stderr);
+
+        var sft = File.ReadAllLines(dir.File("nsmc_sft.jsonl"));
+        Assert.Equal(1995, sft.Length);   // the 2,000 reviews less the 5 with an empty document
+        var first = JsonNode.Parse(sft[0])!;
+        Assert.StartsWith("문장: ", first["instruction"]!.GetValue<string>());
+        Assert.EndsWith("\n감정:", first["instruction"]!.GetValue<string>());
+        Assert.Contains(first["output"]!.GetValue<string>(), new[] { "긍정", "부정" });
+        Assert.StartsWith("다음 문장은 긍정일까요 부정일까요?", JsonNode.Parse(sft[1])!["instruction"]!.GetValue<string>());
+
+        var results = JsonNode.Parse(File.ReadAllText(dir.File("out/results.json")))!;
+        var methods = results["methods"]!.AsArray().Select(m => m!["method"]!.GetValue<string>()).ToList();
+        Assert.Equal(["ia3", "lora", "qlora"], methods);
+        foreach (var m in results["methods"]!.AsArray())
+        {
+            Assert.True(m!["trainable_parameters"]!.GetValue<long>() > 0);
+            Assert.True(File.Exists(Path.Combine(m["adapter_dir"]!.GetValue<string>(), "adapter_model.safetensors")));
+            Assert.Equal(3, File.ReadAllLines(Path.Combine(m["adapter_dir"]!.GetValue<string>(), "train_log.jsonl")).Length);
+        }
+        var models = results["accuracy"]!.AsArray().Select(a => a!["model"]!.GetValue<string>()).ToList();
+        Assert.Equal(["base", "ia3", "lora", "qlora", $"merged ({results["best"]!.GetValue<string>()})"], models);
+        Assert.All(results["accuracy"]!.AsArray(), a => Assert.InRange(a!["prompt1"]!.GetValue<double>(), 0, 1));
+        // LoRA (r 8 on query_key_value) trains more parameters than IA3's scaling vectors
+        var counts = results["methods"]!.AsArray().ToDictionary(m => m!["method"]!.GetValue<string>(), m => m!["trainable_parameters"]!.GetValue<long>());
+        Assert.True(counts["lora"] > counts["ia3"]);
+        Assert.Equal(counts["lora"], counts["qlora"]);
+
+        var merged = CausalLM.Load(dir.File("out/merged"));
+        Assert.Equal("gpt_neox", merged.Config.ModelType);
+
+        var html = File.ReadAllText(dir.File("out/report.html"));
+        foreach (var header in new[] { "trainable params", "training time (s)", "inference time (s)", "prompt 1", "prompt 2", "Training loss", "qlora" })
+            Assert.Contains(header, html);
+        Assert.Contains("| method | trainable params |", stdout);
+        Assert.Contains("| model | prompt 1 | prompt 2 |", stdout);
+        Assert.Contains("demo: training lora", stderr);
+    }
+
+    [Fact]
+    public void AMissingModelSaysHowToMakeIt()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = Wb("demo", "--model", dir.File("ko-tiny"), "--out", dir.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("wb pretrain --config data/examples/ko-tiny.yaml", stderr);
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+}
