@@ -11,20 +11,7 @@ namespace Workbench.Tests.Demo;
 [Collection("Console")]
 public class DemoCommandTests
 {
-    private static (int Code, string Out, string Err) Wb(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (Program.Build().Parse(args).Invoke(), stdout.ToString(), stderr.ToString()); }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Wb(params string[] args) => WbCli.Run(args);
 
     static readonly string TrainedTokenizer = Path.Combine(RepoPaths.Root, "tests/fixtures/tokenizers/trained/nsmc2000");
 
