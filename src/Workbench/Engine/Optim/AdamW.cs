@@ -33,12 +33,7 @@ public sealed class AdamW : IOptimizer
 
     public AdamW(IReadOnlyList<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
     {
-        foreach (var p in parameters)
-        {
-            p.RequireF32("AdamW");
-            if (!p.IsContiguous) throw new ShapeException("AdamW", $"parameter {p} must be contiguous");
-        }
-        this.parameters = [.. parameters];
+        this.parameters = OptimizerParameters.Validate(parameters, "AdamW");
         (Lr, Beta1, Beta2, Eps, WeightDecay) = (lr, beta1, beta2, eps, weightDecay);
         ExpAvg = this.parameters.Select(p => Tensor.Zeros((int[])p.Shape.Clone())).ToArray();
         ExpAvgSq = this.parameters.Select(p => Tensor.Zeros((int[])p.Shape.Clone())).ToArray();

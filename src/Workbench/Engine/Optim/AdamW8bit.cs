@@ -40,12 +40,7 @@ public sealed class AdamW8bit : IOptimizer
 
     public AdamW8bit(IReadOnlyList<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
     {
-        foreach (var p in parameters)
-        {
-            p.RequireF32("AdamW8bit");
-            if (!p.IsContiguous) throw new ShapeException("AdamW8bit", $"parameter {p} must be contiguous");
-        }
-        this.parameters = [.. parameters];
+        this.parameters = OptimizerParameters.Validate(parameters, "AdamW8bit");
         (Lr, Beta1, Beta2, Eps, WeightDecay) = (lr, beta1, beta2, eps, weightDecay);
         states = this.parameters.Select(p => new MomentState(p.Numel)).ToArray();
     }

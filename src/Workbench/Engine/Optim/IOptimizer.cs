@@ -11,3 +11,17 @@ public interface IOptimizer
     void Step();
     void ZeroGrad();
 }
+
+public static class OptimizerParameters
+{
+    /// <summary>The parameters an optimiser may update in place: contiguous fp32 tensors (copied into an array).</summary>
+    public static Tensor[] Validate(IReadOnlyList<Tensor> parameters, string optimizer)
+    {
+        foreach (var p in parameters)
+        {
+            p.RequireF32(optimizer);
+            if (!p.IsContiguous) throw new ShapeException(optimizer, $"parameter {p} must be contiguous");
+        }
+        return [.. parameters];
+    }
+}
