@@ -43,31 +43,33 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
     }
 
     /// <summary>
-    /// Greedy decoding: the argmax of the last position's logits, appended and repeated, for at most as many
-    /// tokens as the longest choice continuation takes; stops at EOS, at a newline, or as soon as the answer
-    /// (leading whitespace trimmed) is decided: it starts with a verbaliser, or is no longer the start of any (what
-    /// follows cannot change the outcome). No verbaliser at its start → invalid (Predicted = null).
+    /// Greedy decoding: the argmax of the last position's logits, appended and repeated (with a KV cache, so each
+    /// step runs one token), for at most as many tokens as the longest choice continuation takes; stops at EOS, at a
+    /// newline, or as soon as the answer (leading whitespace trimmed) is decided: it starts with a verbaliser, or is no
+    /// longer the start of any (what follows cannot change the outcome). No verbaliser at its start → invalid
+    /// (Predicted = null).
     /// </summary>
     public FewShotItemResult Generate(FewShotItem item)
     {
         var clock = Stopwatch.StartNew();
         int budget = item.Continuations.Max(c => ContinuationIds(item.Context, c).Length);
-        var ids = Tokenizer.Encode(item.Context, addSpecialTokens: true).ToList();
+        var input = Tokenizer.Encode(item.Context, addSpecialTokens: true);
         int keep = Math.Max(1, Model.Config.MaxPositions - budget);
-        bool truncated = ids.Count > keep;
-        if (truncated) ids.RemoveRange(0, ids.Count - keep);
+        bool truncated = input.Length > keep;
+        if (truncated) input = input[^keep..];
 
+        var cache = new KvCache(Model.Config.NumLayers, 1);
         var generated = new List<int>();
         long tokens = 0;
         string answer = "";
         for (int step = 0; step < budget; step++)
         {
-            var logits = Model.Forward(ids.ToArray(), 1, ids.Count);                         // (1, T, V)
-            tokens += ids.Count;
-            int next = ArgMax(logits.Contiguous().Span.Slice((ids.Count - 1) * VocabOf(logits), VocabOf(logits)));
+            var last = Model.HiddenStates(input, 1, input.Length, cache).Narrow(1, input.Length - 1, 1);   // (1, 1, C)
+            tokens += input.Length;
+            int next = ArgMax(Model.LmHead(last).Contiguous().Span);                                        // (1, 1, V)
             if (next == Tokenizer.EosId) break;
             generated.Add(next);
-            ids.Add(next);
+            input = [next];
             answer = Tokenizer.Decode(generated, skipSpecialTokens: true);
             int newline = answer.IndexOf('\n');
             if (newline >= 0) { answer = answer[..newline]; break; }
@@ -82,7 +84,9 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
 
     /// <summary>
     /// Σⱼ log p(contⱼ | context, cont&lt;ⱼ) for each choice; the prediction is the argmax, and the length-normalised
-    /// prediction (acc_norm) the argmax of that sum divided by the choice's character length.
+    /// prediction (acc_norm) the argmax of that sum divided by the choice's character length. The choices' inputs
+    /// share their start (the context): it runs once into a KV cache, each choice's own tokens continue from there
+    /// (the cache rewound between choices), and only the positions that predict a target go through the head.
     /// </summary>
     public FewShotItemResult LogLikelihood(FewShotItem item)
     {
@@ -97,30 +101,49 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
             return (Input: input, Targets: whole[^contLength..], Truncated: whole.Length - 1 > maxPositions);
         }).ToList();
 
-        var scores = new double[requests.Count];
+        int shared = CommonPrefixLength(requests.Select(r => r.Input).ToList());
+        // the logits at input position p predict the token after it: positions [first, shared) serve some choice
+        int first = Math.Min(shared, requests.Min(r => r.Input.Length - r.Targets.Length));
+        var cache = new KvCache(Model.Config.NumLayers, 1);
+        Tensor? sharedLogits = null;                                                           // (1, shared − first, V)
         long tokens = 0;
-        // choices whose inputs have the same length go through the model together, one row each
-        foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => requests[i].Input.Length))
+        if (shared > 0)
         {
-            int[] rows = group.ToArray(), t = [group.Key];
-            var logits = Model.Forward(rows.SelectMany(i => requests[i].Input).ToArray(), rows.Length, t[0]).Contiguous(); // (B, T, V)
-            tokens += rows.Length * t[0];
-            int v = VocabOf(logits);
-            for (int b = 0; b < rows.Length; b++)
+            var hidden = Model.HiddenStates(requests[0].Input[..shared], 1, shared, cache);     // (1, shared, C)
+            tokens += shared;
+            if (first < shared) sharedLogits = Model.LmHead(hidden.Narrow(1, first, shared - first)).Contiguous();
+        }
+
+        var scores = new double[requests.Count];
+        for (int c = 0; c < requests.Count; c++)
+        {
+            var (input, targets, _) = requests[c];
+            cache.Rewind(shared);
+            int own = input.Length - shared;
+            var ownLogits = own > 0 ? Model.Forward(input[shared..], 1, own, cache).Contiguous() : null;   // (1, own, V)
+            tokens += own;
+            double sum = 0;
+            for (int j = 0; j < targets.Length; j++)
             {
-                var (input, targets, _) = requests[rows[b]];
-                double sum = 0;
-                for (int j = 0; j < targets.Length; j++)
-                {
-                    int position = input.Length - targets.Length + j;   // the logits there predict targets[j]
-                    sum += LogProb(logits.Span.Slice((b * t[0] + position) * v, v), targets[j]);
-                }
-                scores[rows[b]] = sum;
+                int p = input.Length - targets.Length + j;
+                var (logits, row) = p < shared ? (sharedLogits!, p - first) : (ownLogits!, p - shared);
+                int v = VocabOf(logits);
+                sum += LogProb(logits.Span.Slice(row * v, v), targets[j]);
             }
+            scores[c] = sum;
         }
         int best = ArgMax(scores), bestNorm = ArgMax(scores.Select((s, i) => s / item.Choices[i].Length).ToArray());
         return new FewShotItemResult(item.Index, item.Gold, item.Choices[best], item.Choices[best], scores, item.Choices[bestNorm],
             requests.Any(r => r.Truncated), tokens, clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>How many leading tokens all the sequences have in common.</summary>
+    private static int CommonPrefixLength(IReadOnlyList<int[]> sequences)
+    {
+        int n = sequences.Min(s => s.Length);
+        for (int i = 0; i < n; i++)
+            if (sequences.Any(s => s[i] != sequences[0][i])) return i;
+        return n;
     }
 
     /// <summary>lm-eval's split: the tokens of context + continuation past the context's own count (at least one).</summary>

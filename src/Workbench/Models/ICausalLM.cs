@@ -17,4 +17,14 @@ public interface ICausalLM
     /// [B, cache.Length + T] marks tokens 1 and left padding 0 (see <see cref="AttentionContext"/>).
     /// </summary>
     Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null);
+
+    /// <summary>
+    /// What <see cref="Forward(int[], int, int, KvCache?, int[])"/> computes before the head: the last layer's
+    /// normalised hidden states [B, T, C]. With <see cref="LmHead"/> a caller pays for the logits of the positions it
+    /// reads only (the head is the largest matrix of a small model).
+    /// </summary>
+    Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null);
+
+    /// <summary>hidden [..., C] → logits [..., V].</summary>
+    Tensor LmHead(Tensor hidden);
 }

@@ -34,6 +34,16 @@ public sealed class KvCache
     /// <summary>Marks the T tokens just run through every layer as cached.</summary>
     public void Advance(int tokens) => Length += tokens;
 
+    /// <summary>
+    /// Forgets every token after the first <paramref name="length"/>: the next forward continues from there and
+    /// overwrites them. Scoring several continuations of one context runs the context once and rewinds between them.
+    /// </summary>
+    public void Rewind(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"KvCache: cannot rewind {Length} cached tokens to {length}");
+        Length = length;
+    }
+
     private sealed class LayerBuffers
     {
         private float[] keys = [], values = [];

@@ -34,11 +34,19 @@ public static class CausalLmLoss
         return n;
     }
 
-    /// <summary>Mean next-token loss of one batch: a rank-0 tensor that records its graph when grad mode is on.</summary>
+    /// <summary>
+    /// Mean next-token loss of one batch: a rank-0 tensor that records its graph when grad mode is on. Only the
+    /// positions that carry a target go through the head (completion-only labels leave most of a batch without one,
+    /// and the [V, C] head is the largest matrix of a small model); the loss is the same.
+    /// </summary>
     public static Tensor Compute(ICausalLM model, Batch batch)
     {
-        var logits = model.Forward(batch.InputIds, batch.BatchSize, batch.Length);    // (B, T, V)
-        return Ops.CrossEntropy(logits, ShiftLabels(batch.Labels, batch.BatchSize, batch.Length));
+        var targets = ShiftLabels(batch.Labels, batch.BatchSize, batch.Length);
+        var hidden = model.HiddenStates(batch.InputIds, batch.BatchSize, batch.Length);     // (B, T, C)
+        var rows = Enumerable.Range(0, targets.Length).Where(i => targets[i] != TrainingExample.IgnoreIndex).ToArray();
+        if (rows.Length == 0) return Ops.CrossEntropy(model.LmHead(hidden), targets);
+        var picked = Ops.Embedding(hidden.Reshape(targets.Length, -1), rows);               // (N, C): the rows with a target
+        return Ops.CrossEntropy(model.LmHead(picked), rows.Select(i => targets[i]).ToArray());
     }
 
     /// <summary>Mean loss per target token over all batches (each batch's mean weighted by its target count), without gradients.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Workbench.Engine;
 using Workbench.Models;
@@ -10,7 +11,8 @@ namespace Workbench.Tests.Evaluation;
 /// position it finds the last <see cref="Marker"/> in the bytes so far; <paramref name="answerFor"/> (given the text
 /// before it) names the answer it "wants" to write after it. While the bytes after the marker are a prefix of that
 /// answer, the next planned byte gets logit <see cref="Peak"/> and every other id 0; otherwise (or with no answer)
-/// all logits are 0, a uniform distribution over the 259 ids.
+/// all logits are 0, a uniform distribution over the 259 ids. Its hidden states are those logits (the head is the
+/// identity); a KV cache stands for the ids it has seen.
 /// </summary>
 public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions = 4096) : ICausalLM
 {
@@ -28,18 +30,34 @@ public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions
     public bool GradientCheckpointing { get; set; }
     public int Forwards { get; private set; }
 
-    public Tensor Forward(int[] ids, int batch, int seq)
+    public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
+
+    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
+        HiddenStates(ids, batch, seq, cache, attentionMask);
+
+    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
     {
+        if (attentionMask is not null || (cache is not null && batch != 1)) throw new NotSupportedException("ScriptedLM has no padding mask or batched cache");
         Forwards++;
+        List<int> seen = cache is null ? [] : Seen.GetOrCreateValue(cache);
+        if (cache is not null) seen.RemoveRange(cache.Length, seen.Count - cache.Length);   // rewound
         var logits = new float[batch * seq * Vocab];
         for (int b = 0; b < batch; b++)
+        {
+            var prefix = new List<int>(seen);
             for (int t = 0; t < seq; t++)
-                if (Next(ids.AsSpan(b * seq, t + 1)) is int next) logits[(b * seq + t) * Vocab + next] = Peak;
+            {
+                prefix.Add(ids[b * seq + t]);
+                if (Next(prefix.ToArray()) is int next) logits[(b * seq + t) * Vocab + next] = Peak;
+            }
+            if (cache is not null) { seen.Clear(); seen.AddRange(prefix); cache.Advance(seq); }
+        }
         return Tensor.FromArray(logits, batch, seq, Vocab);
     }
 
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
-        cache is null && attentionMask is null ? Forward(ids, batch, seq) : throw new NotSupportedException("ScriptedLM has no KV cache or padding mask");
+    public Tensor LmHead(Tensor hidden) => hidden;
+
+    static readonly ConditionalWeakTable<KvCache, List<int>> Seen = new();
 
     int? Next(ReadOnlySpan<int> prefix)
     {

@@ -97,6 +97,34 @@ public class CausalLMTests
         Close.Assert(full, parts.ToArray(), 1e-5f, 1e-5f, "cached vs uncached");
     }
 
+    [Fact]
+    public void ARewoundCacheContinuesAsIfTheLaterTokensWereNeverSeen()
+    {
+        var model = CausalLM.Load(Dir("neox_parallel"));
+        int[] context = [5, 9, 14, 3, 40], first = [22, 17], second = [8];
+        using var _ = GradMode.NoGrad();
+        var cache = new KvCache(model.Config.NumLayers, 1);
+        model.Forward(context, 1, context.Length, cache);
+        model.Forward(first, 1, first.Length, cache);
+        cache.Rewind(context.Length);
+        var continued = model.Forward(second, 1, 1, cache).ToArray();                          // (1, 1, V)
+        var direct = model.Forward([.. context, .. second], 1, context.Length + 1).Narrow(1, context.Length, 1).ToArray();
+        Close.Assert(direct, continued, 1e-5f, 1e-5f, "rewound cache vs a fresh forward");
+        Assert.Equal(context.Length + 1, cache.Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Rewind(cache.Length + 1));
+    }
+
+    [Fact]
+    public void TheHeadOnHiddenStatesGivesTheLogits()
+    {
+        var model = CausalLM.Load(Dir("neox_parallel"));
+        int[] ids = [5, 9, 14, 3, 40, 22];
+        using var _ = GradMode.NoGrad();
+        var hidden = model.HiddenStates(ids, 2, 3);                                             // (2, 3, C)
+        Assert.Equal([2, 3, model.Config.HiddenSize], hidden.Shape);
+        Close.Assert(model.Forward(ids, 2, 3), model.LmHead(hidden), 1e-6f, 1e-6f, "head(hidden) vs forward");
+    }
+
     public static TheoryData<string> Configs => new()
     {
         "configs/polyglot-ko-5.8b", "configs/Llama-2-7b-hf", "configs/Meta-Llama-3-8B", "configs/gemma-2b", "models/stories260K",

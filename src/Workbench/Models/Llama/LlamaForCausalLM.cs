@@ -38,15 +38,24 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
     public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
 
     /// <summary>ids [B, T] after the cached tokens → logits [B, T, V] (see <see cref="ICausalLM"/>).</summary>
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null)
+    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
+        LmHead(HiddenStates(ids, batch, seq, cache, attentionMask));
+
+    /// <summary>ids [B, T] after the cached tokens → normalised hidden states [B, T, C].</summary>
+    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
     {
         var context = AttentionContext.Create(batch, seq, cache, attentionMask);
         var x = EmbedTokens.Forward(ids, batch, seq);                       // (B, T, C)
         x = DecoderStack.Run(Layers.Count, i => h => Layers[i].Forward(h, Rope, context), x, GradientCheckpointing && cache is null);
         cache?.Advance(seq);
-        x = Norm.Forward(x);
+        return Norm.Forward(x);
+    }
+
+    /// <summary>hidden [..., C] → logits [..., V].</summary>
+    public Tensor LmHead(Tensor hidden)
+    {
         var head = Config.TieWordEmbeddings ? EmbedTokens.Weight : Child<Linear>("lm_head").Weight;
-        return Ops.Linear(x, head);                                         // (B, T, V)
+        return Ops.Linear(hidden, head);                                    // [..., V]
     }
 }
 
