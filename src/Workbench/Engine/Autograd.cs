@@ -81,6 +81,9 @@ public static class Autograd
             if (t.Node is null) { AccumulateLeaf(t, g, owned.Contains(g)); continue; }
             var node = t.Node;
             t.Node = null;
+            // A backward may hand g itself (Add: da = db = g) or a view of it to several inputs: from here on g is
+            // shared, and accumulating into it in place would change another input's pending gradient.
+            owned.Remove(g);
             var inputGrads = node.Backward(g);
             for (int k = 0; k < node.Inputs.Length; k++)
             {

@@ -83,6 +83,25 @@ public class CausalLMTests
         Close.Assert(r["padded_step_logits"], step, Rtol, Atol, $"{name} padded cached step");
     }
 
+    /// <summary>
+    /// Every parameter's gradient of the next-token loss, against PyTorch autograd. The residual stream sends one
+    /// gradient to several consumers, so this also holds the engine's gradient accumulation to torch's.
+    /// </summary>
+    [Theory, MemberData(nameof(Fixtures))]
+    public void LossGradientsMatchPyTorch(string name, Type _)
+    {
+        var r = Reference(name);
+        var model = CausalLM.Load(Dir(name), DType.F32);
+        var parameters = ((Module)model).NamedParameters().ToList();
+        foreach (var (_, p) in parameters) p.RequiresGrad = true;
+        var ids = Ints(r["input_ids"]);
+        int b = r["input_ids"].Shape[0], seq = r["input_ids"].Shape[1];
+        var loss = Ops.CrossEntropy(model.Forward(ids, b, seq), Workbench.Training.CausalLmLoss.ShiftLabels(ids, b, seq));
+        Assert.Equal(r["loss"].Item(), loss.Item(), 4);
+        loss.Backward();
+        foreach (var (pname, p) in parameters) Close.Assert(r["grad." + pname], p.Grad!, 1e-3f, 1e-5f, $"{name} d loss / d {pname}");
+    }
+
     [Fact]
     public void CachedAndUncachedLogitsAreEqual()
     {

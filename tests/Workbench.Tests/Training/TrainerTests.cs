@@ -159,7 +159,8 @@ public class TrainerTests
 
         var whole = Gradients([Batch.Collate(examples, 0)]);
         var singles = Gradients(examples.Select(e => Batch.Collate([e], 0)).ToList());
-        for (int i = 0; i < whole.Length; i++) Close.Assert(whole[i], singles[i], rtol: 1e-4f, atol: 1e-6f, $"gradient {i}");
+        // fp32 sums in another order: gradients reach ~1, so an absolute 1e-5 is a few ulps of the largest
+        for (int i = 0; i < whole.Length; i++) Close.Assert(whole[i], singles[i], rtol: 1e-4f, atol: 1e-5f, $"gradient {i}");
         Assert.Contains(whole, g => g.ToArray().Max(MathF.Abs) > 1e-3f);   // the gradients are not trivially zero
     }
 }
