@@ -95,13 +95,18 @@ public static class ActivationKernel
             ReadOnlySpan<float> xs = x.Span[s..e];
             Span<float> ys = y.Span[s..e];
             ReadOnlySpan<float> us = up.IsEmpty ? default : up.Span[s..e];
-            for (int i = 0; i < xs.Length; i += Lanes)
+            int full = xs.Length - xs.Length % Lanes;
+            for (int i = 0; i < full; i += Lanes)
             {
-                int len = Math.Min(Lanes, xs.Length - i);
-                var v = T.Value(Load(xs, i, len));
-                if (!us.IsEmpty) v *= Load(us, i, len);
-                Store(v, ys, i, len);
+                var v = T.Value(Vector256.Create(xs.Slice(i, Lanes)));
+                if (!us.IsEmpty) v *= Vector256.Create(us.Slice(i, Lanes));
+                v.CopyTo(ys.Slice(i, Lanes));
             }
+            if (full == xs.Length) return;
+            int len = xs.Length - full;
+            var t = T.Value(Load(xs, full, len));
+            if (!us.IsEmpty) t *= Load(us, full, len);
+            Store(t, ys, full, len);
         });
 
     public static void Backward<T>(ReadOnlyMemory<float> x, ReadOnlyMemory<float> up, ReadOnlyMemory<float> g, Memory<float> dx, Memory<float> dup)
@@ -111,16 +116,21 @@ public static class ActivationKernel
             ReadOnlySpan<float> xs = x.Span[s..e], gs = g.Span[s..e];
             ReadOnlySpan<float> us = up.IsEmpty ? default : up.Span[s..e];
             Span<float> dxs = dx.IsEmpty ? default : dx.Span[s..e], dus = dup.IsEmpty ? default : dup.Span[s..e];
-            for (int i = 0; i < xs.Length; i += Lanes)
+            int full = xs.Length - xs.Length % Lanes;
+            for (int i = 0; i < full; i += Lanes)
             {
-                int len = Math.Min(Lanes, xs.Length - i);
-                var (xv, gv) = (Load(xs, i, len), Load(gs, i, len));
-                if (!dxs.IsEmpty) Store(gv * T.Derivative(xv) * (us.IsEmpty ? Vector256<float>.One : Load(us, i, len)), dxs, i, len);
-                if (!dus.IsEmpty) Store(gv * T.Value(xv), dus, i, len);
+                var (xv, gv) = (Vector256.Create(xs.Slice(i, Lanes)), Vector256.Create(gs.Slice(i, Lanes)));
+                if (!dxs.IsEmpty) (gv * T.Derivative(xv) * (us.IsEmpty ? Vector256<float>.One : Vector256.Create(us.Slice(i, Lanes)))).CopyTo(dxs.Slice(i, Lanes));
+                if (!dus.IsEmpty) (gv * T.Value(xv)).CopyTo(dus.Slice(i, Lanes));
             }
+            if (full == xs.Length) return;
+            int len = xs.Length - full;
+            var (xt, gt) = (Load(xs, full, len), Load(gs, full, len));
+            if (!dxs.IsEmpty) Store(gt * T.Derivative(xt) * (us.IsEmpty ? Vector256<float>.One : Load(us, full, len)), dxs, full, len);
+            if (!dus.IsEmpty) Store(gt * T.Value(xt), dus, full, len);
         });
 
-    /// <summary>8 lanes from s[i..i+len), zero-padded when len &lt; 8.</summary>
+    /// <summary>The last partial vector: 8 lanes from s[i..i+len), zero-padded when len &lt; 8.</summary>
     private static Vector256<float> Load(ReadOnlySpan<float> s, int i, int len)
     {
         if (len == Lanes) return Vector256.Create(s.Slice(i, Lanes));
@@ -174,15 +184,20 @@ public static class ActivationKernel
         {
             var z = Vector256.Abs(x) * 0.70710678f;
             var t = Vector256<float>.One / (Vector256<float>.One + 0.5f * z);
+            // P(t), Numerical Recipes (2nd ed.) erfcc, Horner from the highest degree
             var p = Vector256.Create(0.17087277f);
-            foreach (float c in ErfcCoefficients) p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(c));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-0.82215223f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(1.48851587f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-1.13520398f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.27886807f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-0.18628806f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.09678418f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.37409196f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(1.00002368f));
+            p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-1.26551223f));
             var halfErfc = 0.5f * t * Vector256.Exp(p - z * z);
             return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), halfErfc, Vector256<float>.One - halfErfc);
         }
-
-        // Numerical Recipes (2nd ed.) erfcc, highest degree first after 0.17087277.
-        private static readonly float[] ErfcCoefficients =
-            [-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f];
     }
 
     /// <summary>
