@@ -58,12 +58,9 @@ public sealed class GemmaForCausalLM : Module, ICausalLM
         return Norm.Forward(x);
     }
 
-    /// <summary>hidden [..., C] → logits [..., V].</summary>
-    public Tensor LmHead(Tensor hidden)
-    {
-        var head = Config.TieWordEmbeddings ? EmbedTokens.Weight : Child<Linear>("lm_head").Weight;
-        return Ops.Linear(hidden, head);                                    // [..., V]
-    }
+    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
+    public Tensor LmHead(Tensor hidden) =>
+        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedTokens.Weight) : Child<Layer>("lm_head").Forward(hidden);
 
     /// <summary>The value <paramref name="dtype"/> stores for <paramref name="value"/> (round to nearest even).</summary>
     private static float RoundTo(DType dtype, float value) => dtype switch

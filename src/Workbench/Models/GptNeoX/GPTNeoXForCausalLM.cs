@@ -52,12 +52,9 @@ public sealed class GPTNeoXForCausalLM : Module, ICausalLM
         return FinalLayerNorm.Forward(x);
     }
 
-    /// <summary>hidden [..., C] → logits [..., V].</summary>
-    public Tensor LmHead(Tensor hidden)
-    {
-        var head = Config.TieWordEmbeddings ? EmbedIn.Weight : Child<Linear>("embed_out").Weight;
-        return Ops.Linear(hidden, head);                                    // [..., V]
-    }
+    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
+    public Tensor LmHead(Tensor hidden) =>
+        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedIn.Weight) : Child<Layer>("embed_out").Forward(hidden);
 }
 
 /// <summary>

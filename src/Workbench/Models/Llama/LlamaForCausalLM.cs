@@ -51,12 +51,9 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
         return Norm.Forward(x);
     }
 
-    /// <summary>hidden [..., C] → logits [..., V].</summary>
-    public Tensor LmHead(Tensor hidden)
-    {
-        var head = Config.TieWordEmbeddings ? EmbedTokens.Weight : Child<Linear>("lm_head").Weight;
-        return Ops.Linear(hidden, head);                                    // [..., V]
-    }
+    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
+    public Tensor LmHead(Tensor hidden) =>
+        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedTokens.Weight) : Child<Layer>("lm_head").Forward(hidden);
 }
 
 /// <summary>Pre-norm decoder layer: x += attn(norm(x)); x += mlp(norm(x)). Gemma's norms scale by (1 + w).</summary>
