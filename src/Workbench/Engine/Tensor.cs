@@ -123,17 +123,39 @@ public sealed partial class Tensor
     /// <summary>Copies a strided view into row-major order, one innermost run at a time.</summary>
     private void GatherStrided(float[] result)
     {
-        int last = Rank - 1, run = Shape[last], step = Strides[last];
+        int step = Strides[Rank - 1];
         var scratch = step == 1 || Storage is F32Storage ? null : new float[1];
-        var outer = new int[Math.Max(last, 0)];
-        for (long written = 0; written < result.Length; written += run)
+        ForEachRun((o, written, run) =>
         {
-            long o = Offset;
-            for (int d = 0; d < last; d++) o += (long)outer[d] * Strides[d];
             var dst = result.AsSpan((int)written, run);
             if (step == 1) Storage.ReadFloat(o, dst);
             else if (Storage is F32Storage f) for (int j = 0; j < run; j++) dst[j] = f.Data[o + (long)j * step];
             else for (int j = 0; j < run; j++) { Storage.ReadFloat(o + (long)j * step, scratch); dst[j] = scratch![0]; }
+        });
+    }
+
+    /// <summary>Writes row-major <paramref name="values"/> into this (fp32, possibly strided) view, one innermost run at a time.</summary>
+    internal void ScatterStrided(float[] values)
+    {
+        var data = Data;
+        int step = Strides[Rank - 1];
+        ForEachRun((o, written, run) =>
+        {
+            if (step == 1) values.AsSpan((int)written, run).CopyTo(data.AsSpan((int)o, run));
+            else for (int j = 0; j < run; j++) data[o + (long)j * step] = values[written + j];
+        });
+    }
+
+    /// <summary>Calls visit(storage offset, elements before it in row-major order, run length) for each innermost run.</summary>
+    private void ForEachRun(Action<long, long, int> visit)
+    {
+        int last = Rank - 1, run = Shape[last];
+        var outer = new int[Math.Max(last, 0)];
+        for (long written = 0; written < Numel; written += run)
+        {
+            long o = Offset;
+            for (int d = 0; d < last; d++) o += (long)outer[d] * Strides[d];
+            visit(o, written, run);
             for (int d = last - 1; d >= 0 && ++outer[d] == Shape[d]; d--) outer[d] = 0;
         }
     }
@@ -159,22 +181,6 @@ public sealed partial class Tensor
             Span<float> one = stackalloc float[1];
             Storage.ReadFloat(o, one);
             return one[0];
-        }
-    }
-
-    /// <summary>Storage offsets of every element in logical (row-major) order.</summary>
-    internal IEnumerable<long> ElementOffsets()
-    {
-        if (Numel == 0) yield break;
-        var idx = new int[Rank];
-        while (true)
-        {
-            long o = Offset;
-            for (int i = 0; i < Rank; i++) o += (long)idx[i] * Strides[i];
-            yield return o;
-            int d = Rank - 1;
-            while (d >= 0 && ++idx[d] == Shape[d]) { idx[d] = 0; d--; }
-            if (d < 0) yield break;
         }
     }
 

@@ -56,6 +56,21 @@ public class GemmTests
         }
     }
 
+    [Fact]
+    public void SkinnyProductsSplitAcrossThreads()
+    {
+        // LoRA's shapes with r = 8 and 16 rows of decoding: x·Aᵀ (n narrow), dyᵀ·u (n narrow, A transposed),
+        // gᵀ·x (m narrow, A transposed), every transposition, big enough that the wide side is split.
+        foreach (var (m, n, k) in new[] { (1536, 8, 192), (768, 8, 1536), (8, 768, 1536), (16, 600, 300), (600, 16, 300) })
+            foreach (var (transA, transB, alpha, beta) in Variants())
+            {
+                var p = Problem.Random(m, n, k, transA, transB, seed: m + n + k);
+                var expected = p.Run((a, b, c) => GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, p.Lda, b, p.Ldb, beta, c, p.Ldc), beta);
+                var actual = p.Run((a, b, c) => Gemm.Sgemm(GemmBackend.Managed, transA, transB, m, n, k, alpha, a, p.Lda, b, p.Ldb, beta, c, p.Ldc), beta);
+                Close.Assert(expected, actual, 1e-4f, 1e-4f, $"managed m={m} n={n} k={k} tA={transA} tB={transB} α={alpha} β={beta}");
+            }
+    }
+
     [Theory]
     [InlineData(DType.BF16, false)]
     [InlineData(DType.BF16, true)]
@@ -63,8 +78,8 @@ public class GemmTests
     [InlineData(DType.F16, true)]
     public void CompactBMatchesReferenceOnWidenedValues(DType dtype, bool transB)
     {
-        // The last two are big enough (≥ 16 MFLOP) for threads.
-        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20), (40, 300, 700), (300, 40, 700) })
+        // From (40, 300, 700) on big enough (≥ 16 MFLOP) for threads; the last two take the skinny paths.
+        foreach (var (m, n, k) in new[] { (1, 7, 5), (7, 37, 300), (150, 33, 20), (40, 300, 700), (300, 40, 700), (900, 12, 300), (12, 900, 300) })
             foreach (var backend in Gemm.AvailableBackends)
             {
                 var p = Problem.Random(m, n, k, false, transB, seed: 11);

@@ -56,7 +56,7 @@ internal static unsafe class GemmManaged
     public static void Sgemm(GemmMicroKernel uk, bool transA, int m, int n, int k, float alpha,
         float* a, int lda, GemmB b, float beta, float* c, int ldc)
     {
-        if (m < uk.MR && b.Trans) { DotRows(transA, m, n, k, alpha, a, lda, b, beta, c, ldc); return; }
+        if (GemmSkinny.TryRun(transA, m, n, k, alpha, a, lda, b, beta, c, ldc)) return;
         // Compact B prefers column strips too: row strips would each widen all of B.
         bool byColumns = n >= m || (b.Compact is not null && n >= uk.NR * Par.Threads);
         int panels = byColumns ? CeilDiv(n, uk.NR) : CeilDiv(m, uk.MR);
@@ -105,47 +105,6 @@ internal static unsafe class GemmManaged
             });
         }
         finally { if (shared != null) NativeMemory.AlignedFree(shared); }
-    }
-
-    /// <summary>
-    /// Fewer rows than a micro-tile times a transposed B (x·Wᵀ while decoding): every C element is the dot
-    /// product of an A row and a stored B row, so B is streamed once, row by row (widened per row when
-    /// compact), with no packing and no padded tile.
-    /// </summary>
-    private static void DotRows(bool transA, int m, int n, int k, float alpha, float* a, int lda, GemmB b, float beta, float* c, int ldc)
-    {
-        // A's rows, contiguous (gathered when A is stored transposed).
-        float* rows = transA ? Alloc((long)m * k) : null;
-        try
-        {
-            if (transA)
-                for (int i = 0; i < m; i++)
-                    for (int p = 0; p < k; p++) rows[(long)i * k + p] = a[(long)p * lda + i];
-            float* aRows = transA ? rows : a;
-            int aLd = transA ? k : lda;
-            Par.For(n, Math.Max(1, (1 << 18) / Math.Max(1, k * m)), (j0, j1) =>
-            {
-                float* wide = b.Compact is null ? null : Alloc(k);
-                try
-                {
-                    for (int j = j0; j < j1; j++)
-                    {
-                        float* bRow = b.Data + (long)j * b.Ld;
-                        if (wide != null) { b.Compact!.ReadFloat(b.Offset + (long)j * b.Ld, new Span<float>(wide, k)); bRow = wide; }
-                        var bSpan = new ReadOnlySpan<float>(bRow, k);
-                        for (int i = 0; i < m; i++)
-                        {
-                            // c_ij = α a_i·b_j + β c_ij (C unread when β = 0)
-                            float dot = System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(aRows + (long)i * aLd, k), bSpan);
-                            float* cij = c + (long)i * ldc + j;
-                            *cij = alpha * dot + (beta == 0 ? 0 : beta * *cij);
-                        }
-                    }
-                }
-                finally { if (wide != null) NativeMemory.AlignedFree(wide); }
-            });
-        }
-        finally { if (rows != null) NativeMemory.AlignedFree(rows); }
     }
 
     /// <summary>

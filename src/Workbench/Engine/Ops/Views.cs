@@ -58,10 +58,8 @@ public static partial class Ops
             throw new ShapeException("CopyInto", $"source {Engine.Shape.Format(source.Shape)} and destination {Engine.Shape.Format(destination.Shape)} differ");
         destination.RequireF32("CopyInto");
         var values = source.ToArray();
-        var data = destination.Data;
-        if (destination.IsContiguous) { values.CopyTo(data, (int)destination.Offset); return; }
-        int i = 0;
-        foreach (var o in destination.ElementOffsets()) data[o] = values[i++];
+        if (destination.IsContiguous) { values.CopyTo(destination.Data, (int)destination.Offset); return; }
+        destination.ScatterStrided(values);
     }
 
     private static int[] ResolveShape(int[] shape, long numel, int[] from)
