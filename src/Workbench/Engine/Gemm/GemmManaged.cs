@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Workbench.Engine;
 
@@ -191,14 +192,46 @@ internal static unsafe class GemmManaged
                 }
                 continue;
             }
+            int done = valid == 8 && mr == 8 && Avx.IsSupported ? Transpose8Rows(a + (long)i0 * lda + pc, lda, kc, dst) : 0;
             for (int r = 0; r < valid; r++)
             {
                 float* src = a + (long)(i0 + r) * lda + pc;
-                for (int p = 0; p < kc; p++) dst[(long)p * mr + r] = src[p];
+                for (int p = done; p < kc; p++) dst[(long)p * mr + r] = src[p];
             }
             for (int r = valid; r < mr; r++)
                 for (int p = 0; p < kc; p++) dst[(long)p * mr + r] = 0;
         }
+    }
+
+    /// <summary>
+    /// The packing of a full 8-row panel (the 8×32 kernel's MR) 8 columns at a time: eight rows of 8 loaded, the 8×8
+    /// block transposed in registers (unpack, shuffle, lane permute), eight columns stored. Returns the columns done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Transpose8Rows(float* src, int lda, int kc, float* dst)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8, src += 8, dst += 64)
+        {
+            var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + lda);
+            var r2 = Avx.LoadVector256(src + 2L * lda); var r3 = Avx.LoadVector256(src + 3L * lda);
+            var r4 = Avx.LoadVector256(src + 4L * lda); var r5 = Avx.LoadVector256(src + 5L * lda);
+            var r6 = Avx.LoadVector256(src + 6L * lda); var r7 = Avx.LoadVector256(src + 7L * lda);
+            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            // column q of the block = (r0[q], …, r7[q]): low lanes give columns 0–3, high lanes 4–7
+            Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + 8, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(dst + 16, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 24, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(dst + 32, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 40, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(dst + 48, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 56, Avx.Permute2x128(u3, u7, 0x31));
+        }
+        return p;
     }
 
     /// <summary>op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels; compact B is widened into a per-panel buffer first.</summary>
