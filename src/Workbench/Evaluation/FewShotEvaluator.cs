@@ -29,14 +29,18 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
     /// <summary>Called after each item with (items done, items in all).</summary>
     public Action<int, int>? Progress { get; init; }
 
+    /// <summary>Items scored together by <see cref="FewShotScoring.LogLikelihood"/>, right-padded into one batch.</summary>
+    public int BatchSize { get; init; } = 8;
+
     public FewShotResult Evaluate(FewShotTask task, string prompt, IReadOnlyList<FewShotItem> items, FewShotScoring scoring)
     {
         var wall = Stopwatch.StartNew();
         var results = new List<FewShotItemResult>(items.Count);
         using (GradMode.NoGrad())
-            foreach (var item in items)
+            for (int start = 0; start < items.Count; start += scoring == FewShotScoring.Generate ? 1 : BatchSize)
             {
-                results.Add(scoring == FewShotScoring.Generate ? Generate(item) : LogLikelihood(item));
+                var batch = items.Skip(start).Take(scoring == FewShotScoring.Generate ? 1 : BatchSize).ToList();
+                results.AddRange(scoring == FewShotScoring.Generate ? [Generate(batch[0])] : LogLikelihood(batch));
                 Progress?.Invoke(results.Count, items.Count);
             }
         return FewShotResult.From(task, prompt, scoring, items.Count == 0 ? [] : items[0].Choices, results, wall.Elapsed.TotalSeconds);
@@ -84,57 +88,101 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
 
     /// <summary>
     /// Σⱼ log p(contⱼ | context, cont&lt;ⱼ) for each choice; the prediction is the argmax, and the length-normalised
-    /// prediction (acc_norm) the argmax of that sum divided by the choice's character length. The choices' inputs
-    /// share their start (the context): it runs once into a KV cache, each choice's own tokens continue from there
-    /// (the cache rewound between choices), and only the positions that predict a target go through the head.
+    /// prediction (acc_norm) the argmax of that sum divided by the choice's character length.
     /// </summary>
-    public FewShotItemResult LogLikelihood(FewShotItem item)
+    public FewShotItemResult LogLikelihood(FewShotItem item) => LogLikelihood([item])[0];
+
+    /// <summary>
+    /// <see cref="LogLikelihood(FewShotItem)"/> for several items in one batch. A choice's input is its item's context
+    /// and all but the last continuation token; the inputs of one item share their start (the context), which runs
+    /// once: the items' shared starts right-padded into [B, T] with a KV cache, then each choice's own tokens
+    /// [B, O] after them, the cache rewound to T between choices. An attention mask hides the padding and gives each
+    /// row its own positions. Only positions that predict a target go through the head.
+    /// </summary>
+    public IReadOnlyList<FewShotItemResult> LogLikelihood(IReadOnlyList<FewShotItem> items)
     {
         var clock = Stopwatch.StartNew();
-        int maxPositions = Model.Config.MaxPositions;
-        var requests = item.Continuations.Select(c =>
+        int maxPositions = Model.Config.MaxPositions, pad = Tokenizer.PadId ?? Tokenizer.EosId ?? 0, batch = items.Count;
+        var requests = items.Select(item => item.Continuations.Select(c =>
         {
             var whole = Tokenizer.Encode(item.Context + c, addSpecialTokens: true);
             int contLength = ContinuationIds(item.Context, c).Length;
             // lm-eval: (context + continuation)[-(max_length + 1):][:-1] is the input
             var input = whole[Math.Max(0, whole.Length - 1 - maxPositions)..^1];
             return (Input: input, Targets: whole[^contLength..], Truncated: whole.Length - 1 > maxPositions);
-        }).ToList();
-
-        int shared = CommonPrefixLength(requests.Select(r => r.Input).ToList());
+        }).ToList()).ToList();
+        var shared = requests.Select(r => CommonPrefixLength(r.Select(c => c.Input).ToList())).ToArray();
         // the logits at input position p predict the token after it: positions [first, shared) serve some choice
-        int first = Math.Min(shared, requests.Min(r => r.Input.Length - r.Targets.Length));
-        var cache = new KvCache(Model.Config.NumLayers, 1);
-        Tensor? sharedLogits = null;                                                           // (1, shared − first, V)
-        long tokens = 0;
-        if (shared > 0)
+        var first = requests.Select((r, b) => Math.Min(shared[b], r.Min(c => c.Input.Length - c.Targets.Length))).ToArray();
+        var tokens = new long[batch];
+
+        int t = shared.Max();
+        var cache = new KvCache(Model.Config.NumLayers, batch);
+        var mask = new int[batch * t];                                                         // [B, T]: 1 token, 0 padding
+        var sharedRow = new Dictionary<(int B, int P), int>();                                // (row, position) → logits row
+        Tensor? sharedLogits = null;                                                           // (N, V)
+        if (t > 0)
         {
-            var hidden = Model.HiddenStates(requests[0].Input[..shared], 1, shared, cache);     // (1, shared, C)
-            tokens += shared;
-            if (first < shared) sharedLogits = Model.LmHead(hidden.Narrow(1, first, shared - first)).Contiguous();
+            var ids = new int[batch * t];
+            Array.Fill(ids, pad);
+            for (int b = 0; b < batch; b++)
+            {
+                requests[b][0].Input.AsSpan(0, shared[b]).CopyTo(ids.AsSpan(b * t));
+                mask.AsSpan(b * t, shared[b]).Fill(1);
+                tokens[b] += shared[b];
+            }
+            var hidden = Model.HiddenStates(ids, batch, t, cache, mask);                      // (B, T, C)
+            var rows = new List<int>();
+            for (int b = 0; b < batch; b++)
+                for (int p = first[b]; p < shared[b]; p++) { sharedRow[(b, p)] = rows.Count; rows.Add(b * t + p); }
+            if (rows.Count > 0) sharedLogits = Model.LmHead(Ops.Embedding(hidden.Reshape(batch * t, -1), [.. rows])).Contiguous();
         }
 
-        var scores = new double[requests.Count];
-        for (int c = 0; c < requests.Count; c++)
+        var scores = requests.Select(r => new double[r.Count]).ToArray();
+        for (int c = 0; c < requests.Max(r => r.Count); c++)
         {
-            var (input, targets, _) = requests[c];
-            cache.Rewind(shared);
-            int own = input.Length - shared;
-            var ownLogits = own > 0 ? Model.Forward(input[shared..], 1, own, cache).Contiguous() : null;   // (1, own, V)
-            tokens += own;
-            double sum = 0;
-            for (int j = 0; j < targets.Length; j++)
+            int own = requests.Select((r, b) => c < r.Count ? r[c].Input.Length - shared[b] : 0).Max();
+            Tensor? ownLogits = null;                                                          // (B, O, V)
+            if (own > 0)
             {
-                int p = input.Length - targets.Length + j;
-                var (logits, row) = p < shared ? (sharedLogits!, p - first) : (ownLogits!, p - shared);
-                int v = VocabOf(logits);
-                sum += LogProb(logits.Span.Slice(row * v, v), targets[j]);
+                cache.Rewind(t);
+                var ids = new int[batch * own];
+                var ownMask = new int[batch * (t + own)];                                      // [B, T + O]
+                Array.Fill(ids, pad);
+                for (int b = 0; b < batch; b++)
+                {
+                    mask.AsSpan(b * t, t).CopyTo(ownMask.AsSpan(b * (t + own)));
+                    if (c >= requests[b].Count) continue;
+                    var rest = requests[b][c].Input.AsSpan(shared[b]);
+                    rest.CopyTo(ids.AsSpan(b * own));
+                    ownMask.AsSpan(b * (t + own) + t, rest.Length).Fill(1);
+                    tokens[b] += rest.Length;
+                }
+                ownLogits = Model.Forward(ids, batch, own, cache, ownMask).Contiguous();
             }
-            scores[c] = sum;
+            for (int b = 0; b < batch; b++)
+            {
+                if (c >= requests[b].Count) continue;
+                var (input, targets, _) = requests[b][c];
+                double sum = 0;
+                for (int j = 0; j < targets.Length; j++)
+                {
+                    int p = input.Length - targets.Length + j;
+                    var (logits, row) = p < shared[b] ? (sharedLogits!, sharedRow[(b, p)]) : (ownLogits!, b * own + p - shared[b]);
+                    int v = VocabOf(logits);
+                    sum += LogProb(logits.Span.Slice(row * v, v), targets[j]);
+                }
+                scores[b][c] = sum;
+            }
         }
-        int best = ArgMax(scores), bestNorm = ArgMax(scores.Select((s, i) => s / item.Choices[i].Length).ToArray());
-        return new FewShotItemResult(item.Index, item.Gold, item.Choices[best], item.Choices[best], scores, item.Choices[bestNorm],
-            requests.Any(r => r.Truncated), tokens, clock.Elapsed.TotalMilliseconds);
+
+        double ms = clock.Elapsed.TotalMilliseconds / Math.Max(1, batch);                     // the batch's time, shared
+        return items.Select((item, b) =>
+        {
+            int best = ArgMax(scores[b]), bestNorm = ArgMax(scores[b].Select((s, i) => s / item.Choices[i].Length).ToArray());
+            return new FewShotItemResult(item.Index, item.Gold, item.Choices[best], item.Choices[best], scores[b], item.Choices[bestNorm],
+                requests[b].Any(r => r.Truncated), tokens[b], ms);
+        }).ToList();
     }
 
     /// <summary>How many leading tokens all the sequences have in common.</summary>

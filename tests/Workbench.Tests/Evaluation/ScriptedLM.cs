@@ -12,7 +12,7 @@ namespace Workbench.Tests.Evaluation;
 /// before it) names the answer it "wants" to write after it. While the bytes after the marker are a prefix of that
 /// answer, the next planned byte gets logit <see cref="Peak"/> and every other id 0; otherwise (or with no answer)
 /// all logits are 0, a uniform distribution over the 259 ids. Its hidden states are those logits (the head is the
-/// identity); a KV cache stands for the ids it has seen.
+/// identity); a KV cache stands for the ids each row has seen, and an attention mask hides padding.
 /// </summary>
 public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions = 4096) : ICausalLM
 {
@@ -37,27 +37,28 @@ public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions
 
     public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
     {
-        if (attentionMask is not null || (cache is not null && batch != 1)) throw new NotSupportedException("ScriptedLM has no padding mask or batched cache");
         Forwards++;
-        List<int> seen = cache is null ? [] : Seen.GetOrCreateValue(cache);
-        if (cache is not null) seen.RemoveRange(cache.Length, seen.Count - cache.Length);   // rewound
+        int past = cache?.Length ?? 0;
+        var rows = cache is null ? null : Seen.GetValue(cache, c => Enumerable.Range(0, c.Batch).Select(_ => new List<(int Id, bool Real)>()).ToArray());
         var logits = new float[batch * seq * Vocab];
         for (int b = 0; b < batch; b++)
         {
-            var prefix = new List<int>(seen);
+            var history = rows?[b] ?? [];
+            history.RemoveRange(past, history.Count - past);   // a rewound cache forgets the later tokens
             for (int t = 0; t < seq; t++)
             {
-                prefix.Add(ids[b * seq + t]);
-                if (Next(prefix.ToArray()) is int next) logits[(b * seq + t) * Vocab + next] = Peak;
+                bool real = attentionMask is null || attentionMask[b * (past + seq) + past + t] != 0;
+                history.Add((ids[b * seq + t], real));
+                if (real && Next(history.Where(h => h.Real).Select(h => h.Id).ToArray()) is int next) logits[(b * seq + t) * Vocab + next] = Peak;
             }
-            if (cache is not null) { seen.Clear(); seen.AddRange(prefix); cache.Advance(seq); }
         }
+        cache?.Advance(seq);
         return Tensor.FromArray(logits, batch, seq, Vocab);
     }
 
     public Tensor LmHead(Tensor hidden) => hidden;
 
-    static readonly ConditionalWeakTable<KvCache, List<int>> Seen = new();
+    static readonly ConditionalWeakTable<KvCache, List<(int Id, bool Real)>[]> Seen = new();
 
     int? Next(ReadOnlySpan<int> prefix)
     {

@@ -52,6 +52,21 @@ public class Stories260KFewShotTests
     }
 
     [Fact]
+    public void BatchedItemsScoreAsOneAtATime()
+    {
+        // right-padded batches of 8 (the last one short) with a KV cache and a padding mask, against single items
+        var (model, tokenizer, items) = Setup.Value;
+        var task = FewShotTask.Load(RepoPaths.Data("tasks/nsmc.json"));
+        var single = new FewShotEvaluator(model, tokenizer) { BatchSize = 1 }.Evaluate(task, "prompt1", items, FewShotScoring.LogLikelihood);
+        var batched = new FewShotEvaluator(model, tokenizer) { BatchSize = 8 }.Evaluate(task, "prompt1", items, FewShotScoring.LogLikelihood);
+        for (int i = 0; i < items.Count; i++)
+        {
+            for (int c = 0; c < 2; c++) Assert.Equal(single.Items[i].LogLikelihoods![c], batched.Items[i].LogLikelihoods![c], 1e-3);
+            Assert.Equal(single.Items[i].Tokens, batched.Items[i].Tokens);
+        }
+    }
+
+    [Fact]
     public void LogLikelihoodMatchesADirectForwardPass()
     {
         var r = Run(FewShotScoring.LogLikelihood);
