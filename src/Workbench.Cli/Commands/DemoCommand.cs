@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using Workbench.Cli.Demo;
 using Workbench.Data;
 using Workbench.Data.FewShot;
@@ -10,13 +11,13 @@ namespace Workbench.Cli.Commands;
 /// <summary>
 /// <c>wb demo [--full] [--model DIR] [--out DIR]</c>: the main job on the small Korean base model (<see cref="DemoPipeline"/>):
 /// NSMC few-shot on the base, IA3 / LoRA / QLoRA fine-tuning, evaluation, the best adapter merged, report.html.
-/// Progress on stderr; the two tables on stdout. Exit codes: 0 done, 1 training diverged, 2 missing model or bad input.
+/// Progress on stderr (bars on a terminal, lines otherwise); the two tables on stdout. Exit codes: 0 done, 1 training diverged, 2 missing model or bad input.
 /// </summary>
 public static class DemoCommand
 {
     public static Command Build()
     {
-        var full = new Option<bool>("--full") { Description = "500 test items and 100 training steps per method (default: 100 items, 30 steps)" };
+        var full = new Option<bool>("--full") { Description = "500 test items and 300 training steps per method (default: 200 items, 100 steps)" };
         var model = new Option<string>("--model") { Description = "base model folder", DefaultValueFactory = _ => "data/models/ko-tiny" };
         var output = new Option<string>("--out") { Description = "output folder (adapters, merged model, report.html)", DefaultValueFactory = _ => "runs/demo" };
         var samples = new Option<int?>("--samples") { Description = "test items per prompt (overrides --full)" };
@@ -24,17 +25,18 @@ public static class DemoCommand
         var steps = new Option<int?>("--steps") { Description = "training steps per method (overrides --full)" };
         var scoring = new Option<string>("--scoring") { Description = "loglik or generate", DefaultValueFactory = _ => "loglik" };
         scoring.AcceptOnlyFromAmong("loglik", "generate");
-        var sft = new Option<string>("--sft-data") { Description = "where the instruction-formatted NSMC sample is written", DefaultValueFactory = _ => "data/nsmc/nsmc_sft.jsonl" };
+        var sft = new Option<string>("--sft-data") { Description = "the instruction-formatted NSMC sample to train on", DefaultValueFactory = _ => "data/nsmc/nsmc_sft.jsonl" };
+        var sftSource = new Option<string>("--sft-source") { Description = $"when --sft-data is missing, write it from the first {DemoPipeline.SftRecords:N0} reviews of this NSMC TSV (default: the task's training file)" };
         var cmd = new Command("demo", "The main job: NSMC few-shot before and after IA3, LoRA and QLoRA on a small base model, with report.html")
-            { full, model, output, samples, shots, steps, scoring, sft };
+            { full, model, output, samples, shots, steps, scoring, sft, sftSource };
         cmd.SetAction(pr =>
         {
             bool isFull = pr.GetValue(full);
             return Run(new DemoOptions
             {
-                ModelDir = pr.GetValue(model)!, OutDir = pr.GetValue(output)!, SftData = pr.GetValue(sft)!,
-                Samples = pr.GetValue(samples) ?? (isFull ? 500 : 100), Shots = pr.GetValue(shots),
-                Steps = pr.GetValue(steps) ?? (isFull ? 100 : 30),
+                ModelDir = pr.GetValue(model)!, OutDir = pr.GetValue(output)!, SftData = pr.GetValue(sft)!, SftSource = pr.GetValue(sftSource),
+                Samples = pr.GetValue(samples) ?? (isFull ? 500 : 200), Shots = pr.GetValue(shots),
+                Steps = pr.GetValue(steps) ?? (isFull ? 300 : 100),
                 Scoring = pr.GetValue(scoring) == "generate" ? FewShotScoring.Generate : FewShotScoring.LogLikelihood,
             });
         });
@@ -45,11 +47,19 @@ public static class DemoCommand
     {
         try
         {
-            var r = DemoPipeline.Run(options, m => Console.Error.WriteLine($"demo: {m}"));
-            Console.Write(DemoReport.MethodsTable(r).ToMarkdown());
+            DemoResult? r = null;
+            if (!Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                console.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .Start(ctx => r = DemoPipeline.Run(options, new BarsProgress(ctx)));
+            }
+            else r = DemoPipeline.Run(options, new LinesProgress(Console.Error));
+            Console.Write(DemoReport.MethodsTable(r!).ToMarkdown());
             Console.WriteLine();
-            Console.Write(DemoReport.AccuracyTable(r).ToMarkdown());
-            Console.WriteLine($"\nreport: {r.ReportPath}");
+            Console.Write(DemoReport.AccuracyTable(r!).ToMarkdown());
+            Console.WriteLine($"\nreport: {r!.ReportPath}");
             return 0;
         }
         catch (TrainingDivergedException e)
@@ -61,6 +71,39 @@ public static class DemoCommand
                                    or FormatException or IOException or NotSupportedException)
         {
             return CliOutput.Fail($"demo: {e.Message}");
+        }
+    }
+
+    /// <summary>Redirected output: "demo: …" lines, and a task's progress at every fifth of it.</summary>
+    private sealed class LinesProgress(TextWriter log) : IDemoProgress
+    {
+        public void Log(string message) => log.WriteLine($"demo: {message}");
+
+        public void Advance(string task, int done, int total, string detail = "")
+        {
+            int fifth = Math.Max(1, total / 5);
+            if (done % fifth == 0 || done == total) log.WriteLine($"demo: {task}: {done}/{total}{(detail.Length > 0 ? " " + detail : "")}");
+        }
+    }
+
+    /// <summary>A terminal: a Spectre progress bar per training run and evaluation; stage lines as finished tasks.</summary>
+    private sealed class BarsProgress(ProgressContext ctx) : IDemoProgress
+    {
+        private readonly Dictionary<string, ProgressTask> tasks = [];
+
+        public void Log(string message)
+        {
+            var line = ctx.AddTask(Markup.Escape(message), maxValue: 1);
+            line.Value = 1;
+            line.StopTask();
+        }
+
+        public void Advance(string task, int done, int total, string detail = "")
+        {
+            if (!tasks.TryGetValue(task, out var bar)) tasks[task] = bar = ctx.AddTask(Markup.Escape(task), maxValue: total);
+            bar.Value = done;
+            bar.Description = Markup.Escape(detail.Length > 0 ? $"{task} ({detail})" : task);
+            if (done >= total) bar.StopTask();
         }
     }
 }

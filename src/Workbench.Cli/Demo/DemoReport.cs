@@ -51,8 +51,8 @@ public static class DemoReport
         var body = new StringBuilder("<h1>wb demo: NSMC few-shot, IA3 vs LoRA vs QLoRA</h1>\n");
         body.Append("<p>").Append(WebUtility.HtmlEncode(
             $"Base model {Path.GetFullPath(o.ModelDir)}; {first.Samples} NSMC test items, {first.Shots} shots, " +
-            $"{FewShotResult.ScoringName(o.Scoring)} scoring; each method trained {o.Steps} steps of {o.MicroBatchSize} sequences " +
-            $"on {o.SftData}. Best adapter: {r.Best}, merged into {r.MergedDir}. Accuracy with its 95% Wilson interval."))
+            $"{FewShotResult.ScoringName(o.Scoring)} scoring; each method trained {o.Steps} steps of {o.MicroBatchSize} blocks of {o.MaxLength} tokens " +
+            $"(reviews and answers of {o.SftData} packed in a row). Best adapter: {r.Best}, merged into {r.MergedDir}. Accuracy with its 95% Wilson interval."))
             .Append("</p>\n");
         body.Append("<h2>Methods</h2>\n").Append(MethodsTable(r).ToHtml()).Append('\n');
         body.Append("<h2>Accuracy</h2>\n").Append(AccuracyTable(r).ToHtml()).Append('\n');

@@ -8,6 +8,9 @@ public enum AdapterMethod { Lora, Ia3, None }
 /// <summary>How the frozen base is stored while adapters train: as loaded, or quantised (QLoRA's 4-bit, or 8-bit).</summary>
 public enum BaseQuantization { None, Nf4, Fp4, Int8 }
 
+/// <summary>transformers' <c>torch_dtype</c> for the frozen base: the file's dtype (auto) or a conversion.</summary>
+public enum BaseDType { Auto, Float32, Bfloat16, Float16 }
+
 /// <summary>transformers' <c>lr_scheduler_type</c> values we implement.</summary>
 public enum LrSchedulerType { Constant, Linear, Cosine }
 
@@ -26,6 +29,9 @@ public sealed record TrainingConfig
 
     [Description("frozen base quantised to nf4 or fp4 (4-bit, QLoRA) or int8; none keeps the file dtype")]
     public BaseQuantization Quantization { get; init; } = BaseQuantization.None;
+
+    [Description("auto (the file's), float32, bfloat16 or float16: how an adapter's frozen base is held (a full fine-tune trains float32)")]
+    public BaseDType TorchDtype { get; init; } = BaseDType.Auto;
 
     [Description("double-quantise the 4-bit block constants (QLoRA)")]
     public bool DoubleQuant { get; init; }
@@ -116,6 +122,8 @@ public sealed record TrainingConfig
         Require(Data.Length > 0, "data", "is required");
         Require(Quantization == BaseQuantization.None || Adapter != AdapterMethod.None, "quantization",
             "needs an adapter: a quantised base is frozen, so a full fine-tune has nothing to train");
+        Require(Adapter != AdapterMethod.None || TorchDtype is BaseDType.Auto or BaseDType.Float32, "torch_dtype",
+            "must be auto or float32 for a full fine-tune: trained weights are float32");
         Require(OutputDir.Length > 0, "output_dir", "is required");
         Require(LoraR > 0, "lora_r", $"must be positive, got {LoraR}");
         Require(LoraDropout is >= 0 and < 1, "lora_dropout", $"must be in [0, 1), got {LoraDropout}");

@@ -16,14 +16,22 @@ namespace Workbench.Training;
 public static class TrainingModel
 {
     /// <summary>
-    /// Loads any supported architecture. A full fine-tune needs fp32 weights to train; adapters leave the frozen
-    /// base in its file dtype, or quantise its linear layers (all but the output head) as QLoRA does.
+    /// Loads any supported architecture. A full fine-tune needs fp32 weights to train; adapters hold the frozen base
+    /// as torch_dtype says (the file's dtype by default), or quantise its linear layers (all but the output head) as
+    /// QLoRA does.
     /// </summary>
     public static ICausalLM LoadBase(TrainingConfig c)
     {
         if (!Directory.Exists(c.BaseModel)) throw new TrainingConfigException($"base_model: {c.BaseModel}: no such directory");
         ICausalLM model;
-        try { model = CausalLM.Load(c.BaseModel, c.Adapter == AdapterMethod.None ? DType.F32 : null); }
+        DType? dtype = c.Adapter == AdapterMethod.None ? DType.F32 : c.TorchDtype switch
+        {
+            BaseDType.Float32 => DType.F32,
+            BaseDType.Bfloat16 => DType.BF16,
+            BaseDType.Float16 => DType.F16,
+            _ => null,
+        };
+        try { model = CausalLM.Load(c.BaseModel, dtype); }
         catch (Exception e) when (e is FileNotFoundException or NotSupportedException or ModelConfigException)
         {
             throw new TrainingConfigException($"base_model: {e.Message}");

@@ -1,3 +1,4 @@
+using System.Text;
 using System.IO.Compression;
 using System.Text.Json;
 using Workbench.Tests.Support;
@@ -87,6 +88,25 @@ public class BpeTrainerTests
             Assert.True(expected[i].SequenceEqual(tokenizer.Encode(lines[i])), $"line {i} '{lines[i]}': ids differ from HF");
         Assert.Equal(2000, tokenizer.VocabSize);
         Assert.Equal((0, 0, 1), (tokenizer.BosId, tokenizer.EosId, tokenizer.PadId));
+    }
+
+    [Fact]
+    public void KoTinyTokenizerEncodesAsHuggingFaceAndRoundTrips()
+    {
+        // ko-tiny's tokenizer (wb pretrain, vocab 8000 on all NSMC training reviews and KoAlpaca): HF's ids on the
+        // shipped NSMC samples, and each document back from its ids (NFC, the tokenizer's normaliser)
+        var tokenizer = Tokenizer.Load(RepoPaths.Data("tokenizers/ko-tiny"));
+        var lines = NsmcDocuments().ToList();
+        using var gz = new GZipStream(File.OpenRead(Fixtures.PathOf("tokenizers/trained/expected_ko-tiny.jsonl.gz")), CompressionMode.Decompress);
+        var expected = new StreamReader(gz).ReadToEnd().TrimEnd('\n').Split('\n').Select(l => JsonSerializer.Deserialize<int[]>(l)!).ToList();
+        Assert.Equal(lines.Count, expected.Count);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var ids = tokenizer.Encode(lines[i]);
+            Assert.True(expected[i].SequenceEqual(ids), $"line {i} '{lines[i]}': ids differ from HF");
+            Assert.Equal(lines[i].Normalize(NormalizationForm.FormC), tokenizer.Decode(ids));
+        }
+        Assert.Equal(8000, tokenizer.VocabSize);
     }
 
     [Fact]
