@@ -37,6 +37,9 @@ public sealed partial class Tensor
     public static Tensor Empty(DType dtype, params int[] shape) => new(Storage.Allocate(dtype, Engine.Shape.Numel(shape)), shape);
     public static Tensor Zeros(params int[] shape) => Empty(DType.F32, shape);
 
+    /// <summary>fp32 with unspecified contents, for an op's output that its kernel writes in full (no zeroing pass).</summary>
+    internal static Tensor Uninitialized(params int[] shape) => new(new F32Storage(GC.AllocateUninitializedArray<float>(checked((int)Engine.Shape.Numel(shape)))), shape);
+
     public static Tensor Full(float value, params int[] shape)
     {
         var t = Zeros(shape);
@@ -114,7 +117,7 @@ public sealed partial class Tensor
     /// <summary>All elements in logical order, widened to fp32 (a copy).</summary>
     public float[] ToArray()
     {
-        var result = new float[Numel];
+        var result = GC.AllocateUninitializedArray<float>(checked((int)Numel));   // every element is written below
         if (IsContiguous) { Storage.ReadFloat(Offset, result); return result; }
         GatherStrided(result);
         return result;

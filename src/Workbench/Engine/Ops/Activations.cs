@@ -20,13 +20,13 @@ public static partial class Ops
     private static Tensor Activation<T>(Tensor x, string name) where T : struct, IActivation
     {
         var xv = ValuesOf(x);
-        var y = Tensor.Zeros((int[])x.Shape.Clone());
+        var y = Tensor.Uninitialized((int[])x.Shape.Clone());
         // y = f(x)
         ActivationKernel.Forward<T>(Memory(xv), default, Memory(y));
         return Autograd.Record(y, name, [x], g =>
         {
             // dx = g ⊙ f'(x)
-            var dx = Tensor.Zeros(xv.Shape);
+            var dx = Tensor.Uninitialized(xv.Shape);
             ActivationKernel.Backward<T>(Memory(xv), default, Memory(ValuesOf(g)), Memory(dx), default);
             return [dx];
         });
@@ -38,14 +38,14 @@ public static partial class Ops
             throw new ShapeException(name, $"gate {Engine.Shape.Format(gate.Shape)} and up {Engine.Shape.Format(up.Shape)} must have the same shape");
         var gv = ValuesOf(gate);
         var uv = ValuesOf(up);
-        var y = Tensor.Zeros((int[])gate.Shape.Clone());
+        var y = Tensor.Uninitialized((int[])gate.Shape.Clone());
         // y = f(gate) ⊙ up
         ActivationKernel.Forward<T>(Memory(gv), Memory(uv), Memory(y));
         return Autograd.Record(y, name, [gate, up], g =>
         {
             // dgate = g ⊙ up ⊙ f'(gate),  dup = g ⊙ f(gate)
-            var dgate = gate.RequiresGrad ? Tensor.Zeros(gv.Shape) : null;
-            var dup = up.RequiresGrad ? Tensor.Zeros(uv.Shape) : null;
+            var dgate = gate.RequiresGrad ? Tensor.Uninitialized(gv.Shape) : null;
+            var dup = up.RequiresGrad ? Tensor.Uninitialized(uv.Shape) : null;
             ActivationKernel.Backward<T>(Memory(gv), Memory(uv), Memory(ValuesOf(g)),
                 dgate is null ? Memory<float>.Empty : Memory(dgate), dup is null ? Memory<float>.Empty : Memory(dup));
             return [dgate, dup];

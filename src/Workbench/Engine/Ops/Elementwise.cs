@@ -21,7 +21,7 @@ public static partial class Ops
         var shape = Engine.Shape.Broadcast(a.Shape, b.Shape, op.ToString());
         var av = ValuesOf(a);
         var bv = ValuesOf(b);
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.Uninitialized(shape);
         BroadcastKernel.Fast(op, Memory(av), av.Shape, Memory(bv), bv.Shape, Memory(y), shape);
         var aShape = a.Shape;
         var bShape = b.Shape;
@@ -64,7 +64,7 @@ public static partial class Ops
     public static Tensor Scale(this Tensor x, float s)
     {
         var xv = ValuesOf(x);
-        var y = Tensor.Zeros((int[])x.Shape.Clone());
+        var y = Tensor.Uninitialized((int[])x.Shape.Clone());
         BroadcastKernel.Fast(BinaryOp.Mul, Memory(xv), xv.Shape, new[] { s }, [], Memory(y), y.Shape);
         // dx = s·g
         return Autograd.Record(y, "Scale", [x], g => [Scale(g, s)]);
@@ -74,7 +74,7 @@ public static partial class Ops
     public static Tensor AddScalar(this Tensor x, float s)
     {
         var xv = ValuesOf(x);
-        var y = Tensor.Zeros((int[])x.Shape.Clone());
+        var y = Tensor.Uninitialized((int[])x.Shape.Clone());
         BroadcastKernel.Fast(BinaryOp.Add, Memory(xv), xv.Shape, new[] { s }, [], Memory(y), y.Shape);
         // dx = g
         return Autograd.Record(y, "AddScalar", [x], g => [g]);

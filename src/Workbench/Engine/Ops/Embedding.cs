@@ -20,7 +20,7 @@ public static partial class Ops
 
         // Rows are read straight from storage when each row is contiguous; otherwise from an fp32 copy.
         var source = weight.Strides[1] == 1 || dim <= 1 ? weight : weight.Contiguous();
-        var y = Tensor.Zeros([.. idsShape, dim]);                  // [...idsShape, D]
+        var y = Tensor.Uninitialized([.. idsShape, dim]);          // [...idsShape, D]
         EmbeddingKernel.GatherFast(source.Storage, source.Offset, source.Strides[0], ids, y.Span, dim);
         ids = (int[])ids.Clone();                                  // the caller may reuse its buffer before backward
         return Autograd.Record(y, "Embedding", [weight], g =>

@@ -75,7 +75,7 @@ public static partial class Ops
         var (wTrans, wLd) = GemmLayout(weight)!.Value;
 
         // y = x · Wᵀ + b   (x: [rows, in], W: [out, in], y: [rows, out])
-        var y = Tensor.Zeros([.. x.Shape[..^1], outF]);
+        var y = Tensor.Uninitialized([.. x.Shape[..^1], outF]);
         Gemm.SgemmStorage(false, !wTrans, rows, outF, inF, 1f, x.Span, inF, weight.Storage, weight.Offset, wLd, 0f, y.Span, outF);
         if (bias is not null)
             for (int r = 0; r < rows; r++) TensorPrimitives.Add(y.Span.Slice(r * outF, outF), bias.Span, y.Span.Slice(r * outF, outF));
@@ -88,13 +88,13 @@ public static partial class Ops
             if (xIn.RequiresGrad)
             {
                 // dx = dy · W   ([rows, out] · [out, in])
-                dx = Tensor.Zeros(xIn.Shape);
+                dx = Tensor.Uninitialized(xIn.Shape);
                 Gemm.SgemmStorage(false, wTrans, rows, inF, outF, 1f, gy, outF, w.Storage, w.Offset, wLd, 0f, dx.Span, inF);
             }
             if (w.RequiresGrad)
             {
                 // dW = dyᵀ · x   ([out, rows] · [rows, in])
-                dw = Tensor.Zeros(outF, inF);
+                dw = Tensor.Uninitialized(outF, inF);
                 Gemm.Sgemm(true, false, outF, inF, rows, 1f, gy, outF, xIn.Span, inF, 0f, dw.Span, inF);
             }
             if (bias is { RequiresGrad: true })
