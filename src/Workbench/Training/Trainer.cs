@@ -43,7 +43,12 @@ public sealed class Trainer
     public AdapterRuntime? AdapterRuntime { get; init; }
 
     public long TrainableParameters => optimizer.Parameters.Sum(p => p.Tensor.Numel);
-    public long TotalParameters => module.NamedParameters().Sum(p => p.Tensor.Numel);
+    /// <summary>
+    /// Every weight of the model, quantised ones counted by their [out, in] elements (as PEFT's
+    /// print_trainable_parameters counts bitsandbytes' packed 4-bit weights), so a QLoRA run totals what a LoRA run does.
+    /// </summary>
+    public long TotalParameters => module.NamedParameters().Sum(p => p.Tensor.Numel)
+        + module.NamedModules().Select(m => m.Module).OfType<Quantization.QuantizedLinear>().Sum(q => (long)q.OutFeatures * q.InFeatures);
 
     /// <param name="model">A causal LM that is also a <see cref="Module"/>, already prepared (adapter added or parameters unfrozen).</param>
     public Trainer(TrainingConfig config, ICausalLM model, IReadOnlyList<TrainingExample> examples, int padId)

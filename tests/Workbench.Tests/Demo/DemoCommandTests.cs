@@ -64,6 +64,9 @@ public class DemoCommandTests
         var counts = results["methods"]!.AsArray().ToDictionary(m => m!["method"]!.GetValue<string>(), m => m!["trainable_parameters"]!.GetValue<long>());
         Assert.True(counts["lora"] > counts["ia3"]);
         Assert.Equal(counts["lora"], counts["qlora"]);
+        // the 4-bit base counts its weights as PEFT does (logical elements), so QLoRA's total is LoRA's
+        var totals = results["methods"]!.AsArray().ToDictionary(m => m!["method"]!.GetValue<string>(), m => m!["total_parameters"]!.GetValue<long>());
+        Assert.Equal(totals["lora"], totals["qlora"]);
 
         var merged = CausalLM.Load(dir.File("out/merged"));
         Assert.Equal("gpt_neox", merged.Config.ModelType);
@@ -74,6 +77,20 @@ public class DemoCommandTests
         Assert.Contains("| method | trainable params |", stdout);
         Assert.Contains("| model | prompt 1 | prompt 2 |", stdout);
         Assert.Contains("demo: training lora", stderr);
+    }
+
+    [Fact]
+    public void TheShippedKoTinyAndSftSampleRunTheDemo()
+    {
+        // the README's main job on what a fresh clone has (data/models/ko-tiny, data/nsmc/nsmc_sft.jsonl), cut short
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = Wb("demo", "--model", RepoPaths.Data("models/ko-tiny"), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"),
+            "--out", dir.File("out"), "--samples", "4", "--shots", "2", "--steps", "2");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(8000, File.ReadLines(RepoPaths.Data("nsmc/nsmc_sft.jsonl")).Count());
+        Assert.Equal("gpt_neox", CausalLM.Load(RepoPaths.Data("models/ko-tiny")).Config.ModelType);
+        Assert.Contains("| merged (", stdout);
+        Assert.True(File.Exists(dir.File("out/report.html")));
     }
 
     [Fact]
