@@ -30,8 +30,9 @@ public class ReadmeTests
     [Fact]
     public void TheMainJobAndTestCommandsAreTheOnesCiAndTheExamplesUse()
     {
-        Assert.Contains("    ./wb train --config data/examples/stories-lora.yaml\n", Readme);
-        Assert.True(File.Exists(RepoPaths.Data("examples/stories-lora.yaml")));
+        Assert.Contains("    ./wb demo\n", Readme);
+        Assert.True(File.Exists(RepoPaths.Data("models/ko-tiny/model.safetensors")));   // what ./wb demo runs on, shipped
+        Assert.True(File.Exists(RepoPaths.Data("nsmc/nsmc_sft.jsonl")));
         Assert.Contains("    dotnet test Workbench.sln -c Release\n", Readme);
         Assert.Contains("dotnet test Workbench.sln -c Release", File.ReadAllText(Path.Combine(RepoPaths.Root, ".ci", "run")));
     }
