@@ -158,7 +158,7 @@ public static class PeftFormat
                 fields["qalora_group_size"] = 16;
                 fields["lora_bias"] = false;
                 fields["rank_pattern"] = new JsonObject(c.RankPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
-                fields["alpha_pattern"] = new JsonObject(c.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, Number(kv.Value))));
+                fields["alpha_pattern"] = new JsonObject(c.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Number(kv.Value))));
                 fields["layers_pattern"] = null;
                 fields["layers_to_transform"] = null;
                 fields["layer_replication"] = null;
