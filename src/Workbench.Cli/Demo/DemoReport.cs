@@ -10,7 +10,8 @@ namespace Workbench.Cli.Demo;
 
 /// <summary>
 /// The demo's report.html (the page style and inline plotly.js of <see cref="HtmlReport"/>): the seed's two tables —
-/// method | trainable params | training time | inference time, and model | prompt 1 | prompt 2 accuracy — then the
+/// method | trainable params | training time | inference time, and model | prompt 1 | prompt 2 accuracy (also as bars with their
+/// intervals) — then the
 /// training loss curves of the three methods on one chart. Also the same figures as results.json.
 /// </summary>
 public static class DemoReport
@@ -34,6 +35,20 @@ public static class DemoReport
         return t;
     }
 
+    /// <summary>Accuracy per model, the two prompts side by side, with their 95% intervals.</summary>
+    public static Chart AccuracyChart(DemoResult r)
+    {
+        var models = r.Scores.Select(s => s.Model).ToList();
+        var chart = new Chart();
+        void AddPrompt(string name, Func<ModelScores, FewShotResult> prompt) =>
+            chart.AddBar(models, r.Scores.Select(s => prompt(s).Accuracy), name, r.Scores.Select(s => prompt(s).Ci95).ToList());
+        AddPrompt("prompt 1", s => s.Prompt1);
+        AddPrompt("prompt 2", s => s.Prompt2);
+        chart.Titled("NSMC few-shot accuracy (95% Wilson interval)", null, "accuracy");
+        chart.Layout["yaxis"]!["range"] = new JsonArray(0, 1);
+        return chart;
+    }
+
     public static Chart LossChart(DemoResult r)
     {
         Chart? chart = null;
@@ -55,7 +70,7 @@ public static class DemoReport
             $"(reviews and answers of {o.SftData} packed in a row). Best adapter: {r.Best}, merged into {r.MergedDir}. Accuracy with its 95% Wilson interval."))
             .Append("</p>\n");
         body.Append("<h2>Methods</h2>\n").Append(MethodsTable(r).ToHtml()).Append('\n');
-        body.Append("<h2>Accuracy</h2>\n").Append(AccuracyTable(r).ToHtml()).Append('\n');
+        body.Append("<h2>Accuracy</h2>\n").Append(AccuracyTable(r).ToHtml()).Append('\n').Append(AccuracyChart(r).ToHtml()).Append('\n');
         body.Append("<h2>Training</h2>\n").Append(LossChart(r).ToHtml()).Append('\n');
         return HtmlReport.Page("wb demo", body.ToString(), "wb demo");
     }

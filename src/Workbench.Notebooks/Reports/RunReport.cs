@@ -84,13 +84,7 @@ public static class RunReport
         var accuracy = results.Select(r => Number(r.Result["accuracy"]) ?? double.NaN).ToList();
         var ci = results.Select(r => r.Result["ci95"] is JsonArray { Count: 2 } a ? (Number(a[0]) ?? double.NaN, Number(a[1]) ?? double.NaN) : (double.NaN, double.NaN)).ToList();
 
-        var chart = Chart.Bar(labels, accuracy, "accuracy").Titled("Few-shot accuracy (95% Wilson interval)", null, "accuracy");
-        chart.Data[0]!["error_y"] = new JsonObject
-        {
-            ["type"] = "data", ["symmetric"] = false,
-            ["array"] = new JsonArray(accuracy.Zip(ci, (a, c) => (JsonNode?)Finite(c.Item2 - a)).ToArray()),
-            ["arrayminus"] = new JsonArray(accuracy.Zip(ci, (a, c) => (JsonNode?)Finite(a - c.Item1)).ToArray()),
-        };
+        var chart = new Chart().AddBar(labels, accuracy, "accuracy", ci).Titled("Few-shot accuracy (95% Wilson interval)", null, "accuracy");
         chart.Layout["yaxis"]!["range"] = new JsonArray(0, 1);
 
         var table = new Table("file", "task", "prompt", "scoring", "shots", "samples", "accuracy", "ci95 low", "ci95 high", "acc_norm",
@@ -120,6 +114,4 @@ public static class RunReport
 
     private static double? Number(JsonNode? node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
-
-    private static double? Finite(double x) => double.IsFinite(x) ? x : null;
 }

@@ -35,8 +35,7 @@ public sealed class Chart : IHtmlRenderable
     /// <summary>A bar chart: one bar per category.</summary>
     public static Chart Bar<T>(IEnumerable<string> categories, IEnumerable<T> values, string? name = null)
         where T : INumberBase<T> =>
-        new Chart().AddTrace(Trace("bar", name,
-            ("x", new JsonArray(categories.Select(c => (JsonNode?)c).ToArray())), ("y", Numbers(values))));
+        new Chart().AddBar(categories, values, name);
 
     /// <summary>A histogram of values; <paramref name="bins"/> caps the number of bins (Plotly's nbinsx), else Plotly picks.</summary>
     public static Chart Histogram<T>(IEnumerable<T> values, int? bins = null, string? name = null) where T : INumberBase<T>
@@ -53,6 +52,29 @@ public sealed class Chart : IHtmlRenderable
         var xs = Numbers(x); var ys = Numbers(y);
         if (xs.Count != ys.Count) throw new ArgumentException($"Chart.AddLine: {xs.Count} x values but {ys.Count} y values");
         return AddTrace(Trace("scatter", name, ("mode", "lines"), ("x", xs), ("y", ys)));
+    }
+
+    /// <summary>
+    /// Adds a bar trace, one bar per category (traces sharing categories stand side by side); with
+    /// <paramref name="interval"/>, each bar gets an error bar from its low to its high end (e.g. a confidence interval).
+    /// </summary>
+    public Chart AddBar<T>(IEnumerable<string> categories, IEnumerable<T> values, string? name = null,
+        IReadOnlyList<(double Low, double High)>? interval = null) where T : INumberBase<T>
+    {
+        var xs = categories.ToList(); var ys = values.Select(v => double.CreateChecked(v)).ToList();
+        if (xs.Count != ys.Count) throw new ArgumentException($"Chart.AddBar: {xs.Count} categories but {ys.Count} values");
+        var trace = Trace("bar", name, ("x", new JsonArray(xs.Select(c => (JsonNode?)c).ToArray())), ("y", Numbers(ys)));
+        if (interval is not null)
+        {
+            if (interval.Count != ys.Count) throw new ArgumentException($"Chart.AddBar: {ys.Count} values but {interval.Count} intervals");
+            trace["error_y"] = new JsonObject
+            {
+                ["type"] = "data", ["symmetric"] = false,
+                ["array"] = Numbers(ys.Zip(interval, (y, i) => i.High - y)),
+                ["arrayminus"] = Numbers(ys.Zip(interval, (y, i) => y - i.Low)),
+            };
+        }
+        return AddTrace(trace);
     }
 
     /// <summary>Adds any Plotly trace object.</summary>

@@ -72,7 +72,7 @@ public class DemoCommandTests
         Assert.Equal("gpt_neox", merged.Config.ModelType);
 
         var html = File.ReadAllText(dir.File("out/report.html"));
-        foreach (var header in new[] { "trainable params", "training time (s)", "inference time (s)", "prompt 1", "prompt 2", "Training loss", "qlora" })
+        foreach (var header in new[] { "trainable params", "training time (s)", "inference time (s)", "prompt 1", "prompt 2", "Training loss", "qlora", "NSMC few-shot accuracy" })
             Assert.Contains(header, html);
         Assert.Contains("| method | trainable params |", stdout);
         Assert.Contains("| model | prompt 1 | prompt 2 |", stdout);

@@ -40,6 +40,21 @@ public class ChartTests
     }
 
     [Fact]
+    public void Bars_side_by_side_carry_their_intervals_as_error_bars()
+    {
+        var chart = new Chart()
+            .AddBar(["base", "lora"], new[] { 0.5, 0.75 }, "prompt 1", [(0.4, 0.55), (0.7, 0.8)])
+            .AddBar(["base", "lora"], new[] { 0.5, 0.8 }, "prompt 2");
+        var error = chart.Data[0]!["error_y"]!;
+        Assert.False(error["symmetric"]!.GetValue<bool>());
+        Assert.Equal(0.05, error["array"]![1]!.GetValue<double>(), 12);        // high − value
+        Assert.Equal(0.1, error["arrayminus"]![0]!.GetValue<double>(), 12);    // value − low
+        Assert.Null(chart.Data[1]!["error_y"]);
+        Assert.Throws<ArgumentException>(() => new Chart().AddBar(["a"], new[] { 1.0, 2.0 }));
+        Assert.Throws<ArgumentException>(() => new Chart().AddBar(["a"], new[] { 1.0 }, null, [(0.0, 1.0), (0.0, 1.0)]));
+    }
+
+    [Fact]
     public void Html_draws_with_plotly_and_cannot_close_its_script_early()
     {
         string html = Chart.Line(new[] { 1.0 }).Titled("</script><b>x</b>").ToHtml();
