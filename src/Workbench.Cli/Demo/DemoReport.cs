@@ -11,8 +11,7 @@ namespace Workbench.Cli.Demo;
 /// <summary>
 /// The demo's report.html (the page style and inline plotly.js of <see cref="HtmlReport"/>): the seed's two tables —
 /// method | trainable params | training time | inference time, and model | prompt 1 | prompt 2 accuracy (also as bars with their
-/// intervals) — then the
-/// training loss curves of the three methods on one chart. Also the same figures as results.json.
+/// intervals) — then the training loss curves of the three methods on one chart. Also the same figures as results.json.
 /// </summary>
 public static class DemoReport
 {
