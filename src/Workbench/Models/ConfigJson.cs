@@ -14,11 +14,20 @@ public sealed class ModelConfigException(string file, string? field, string prob
 /// Typed reads from a config.json object. An absent field or a JSON null takes the given default (as
 /// transformers does); a value of the wrong type is an error naming the file and the field.
 /// </summary>
-internal sealed class ConfigJson(JsonElement root, string file)
+internal sealed class ConfigJson(JsonElement root, string file, string path = "")
 {
     public string File { get; } = file;
 
-    public ModelConfigException Error(string? field, string problem) => new(File, field, problem);
+    /// <summary>Errors name a nested field by its path, as rope_scaling.factor.</summary>
+    public ModelConfigException Error(string? field, string problem) => new(File, field is null ? null : path + field, problem);
+
+    /// <summary>A nested object (as rope_scaling), or null when absent or JSON null.</summary>
+    public ConfigJson? Object(string field)
+    {
+        if (!TryGet(field, out var v)) return null;
+        return v.ValueKind == JsonValueKind.Object ? new ConfigJson(v, File, path + field + ".")
+            : throw Error(field, $"expected an object, found {v.GetRawText()}");
+    }
 
     private bool TryGet(string field, out JsonElement value) =>
         root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null;
@@ -43,6 +52,9 @@ internal sealed class ConfigJson(JsonElement root, string file)
         int value = fallback is null ? RequiredInt(field) : Int(field, fallback.Value);
         return value > 0 ? value : throw Error(field, $"must be positive, found {value}");
     }
+
+    public double RequiredDouble(string field) =>
+        Has(field) ? Double(field, 0) : throw Error(field, "is required but missing");
 
     public double Double(string field, double fallback)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Workbench.Engine;
 
 namespace Workbench.Models;
 
@@ -24,6 +25,8 @@ public sealed record ModelConfig
     public required int VocabSize { get; init; }
     public required int MaxPositions { get; init; }
     public required double RopeTheta { get; init; }
+    /// <summary><c>rope_scaling</c> (transformers 4) or <c>rope_parameters</c> (5): how RoPE's frequencies are stretched.</summary>
+    public RopeScaling RopeScaling { get; init; } = RopeScaling.None;
     /// <summary>Fraction of each head's dimensions that RoPE rotates (GPT-NeoX rotary_pct; 1 for Llama/Gemma).</summary>
     public required double RotaryPct { get; init; }
     public required double NormEps { get; init; }
@@ -93,7 +96,7 @@ public sealed record ModelConfig
             NumKvHeads = KvHeads(c, heads, heads),
             HeadDim = c.Has("head_dim") ? c.Positive("head_dim") : DividedHeads(c, hidden, heads),
             MaxPositions = c.Positive("max_position_embeddings", 2048),
-            RopeTheta = c.Double("rope_theta", 10000.0),
+            RopeTheta = Theta(c, 10000.0),
             RotaryPct = c.Double("partial_rotary_factor", 1.0),
             NormEps = c.Double("rms_norm_eps", 1e-6),
             TieWordEmbeddings = c.Bool("tie_word_embeddings", false),
@@ -115,7 +118,7 @@ public sealed record ModelConfig
             NumKvHeads = heads,
             HeadDim = DividedHeads(c, hidden, heads),
             MaxPositions = c.Positive("max_position_embeddings", 2048),
-            RopeTheta = c.Double("rope_theta", c.Double("rotary_emb_base", 10000.0)),
+            RopeTheta = Theta(c, c.Double("rotary_emb_base", 10000.0)),
             RotaryPct = c.Double("rotary_pct", c.Double("partial_rotary_factor", 0.25)),
             NormEps = c.Double("layer_norm_eps", 1e-5),
             TieWordEmbeddings = c.Bool("tie_word_embeddings", false),
@@ -138,7 +141,7 @@ public sealed record ModelConfig
             NumKvHeads = KvHeads(c, heads, 16),
             HeadDim = c.Positive("head_dim", 256),
             MaxPositions = c.Positive("max_position_embeddings", 8192),
-            RopeTheta = c.Double("rope_theta", 10000.0),
+            RopeTheta = Theta(c, 10000.0),
             RotaryPct = 1.0,
             NormEps = c.Double("rms_norm_eps", 1e-6),
             TieWordEmbeddings = c.Bool("tie_word_embeddings", true),
@@ -166,10 +169,42 @@ public sealed record ModelConfig
         TorchDtype = c.StringOrNull("torch_dtype") ?? c.String("dtype", "float32"),
         PadTokenId = c.Int("pad_token_id"),
         InitializerRange = c.Double("initializer_range", 0.02),
+        RopeScaling = Scaling(c),
         // Set by each family:
         NumKvHeads = 0, HeadDim = 0, MaxPositions = 0, RopeTheta = 0, RotaryPct = 0, NormEps = 0,
         TieWordEmbeddings = false, UseParallelResidual = false, AttentionBias = false, MlpBias = false, HiddenAct = "",
     };
+
+    // transformers 5 moved rope_theta into rope_parameters.
+    private static double Theta(ConfigJson c, double fallback) =>
+        c.Double("rope_theta", c.Object("rope_parameters")?.Double("rope_theta", fallback) ?? fallback);
+
+    // rope_type (formerly "type") and its fields, as transformers' modeling_rope_utils reads them.
+    private static RopeScaling Scaling(ConfigJson c)
+    {
+        var r = c.Object("rope_parameters") ?? c.Object("rope_scaling");
+        if (r is null) return RopeScaling.None;
+        var type = r.StringOrNull("rope_type") ?? r.String("type", "default");
+        float Number(string field)
+        {
+            double v = r.RequiredDouble(field);
+            return v > 0 ? (float)v : throw r.Error(field, $"must be positive, found {v}");
+        }
+        RopeScaling Llama3()
+        {
+            float low = Number("low_freq_factor"), high = Number("high_freq_factor");
+            if (high <= low) throw r.Error("high_freq_factor", $"{high} must be greater than low_freq_factor {low}");
+            return new(RopeScalingType.Llama3, Number("factor"), low, high, r.Positive("original_max_position_embeddings"));
+        }
+        return type switch
+        {
+            // dynamic NTK changes the frequencies only past max_position_embeddings, where the RoPE tables end
+            "default" or "dynamic" => RopeScaling.None,
+            "linear" => new RopeScaling(RopeScalingType.Linear, Number("factor")),
+            "llama3" => Llama3(),
+            _ => throw r.Error("rope_type", $"'{type}' is not supported; supported: default, linear, dynamic, llama3"),
+        };
+    }
 
     private static int KvHeads(ConfigJson c, int heads, int fallback)
     {

@@ -25,6 +25,36 @@ public class RopeTests
     }
 
     [Theory]
+    [InlineData("llama3", 128, 500000f, 131072)]   // Llama 3.1 8B: factor 8, low 1, high 4, original 8192
+    [InlineData("linear", 64, 10000f, 4096)]       // factor 4
+    public void ScaledFrequenciesAndTablesMatchTransformers(string name, int rotaryDim, float theta, int maxPositions)
+    {
+        var scaling = name == "llama3" ? new RopeScaling(RopeScalingType.Llama3, 8f, 1f, 4f, 8192) : new RopeScaling(RopeScalingType.Linear, 4f);
+        var cache = new RopeCache(rotaryDim, rotaryDim, theta, maxPositions, scaling);
+        Close.Assert(F[$"{name}_inv_freq"].ToArray(), cache.InverseFrequencies, 0, 0, "inverse frequencies");   // bit for bit
+        int half = rotaryDim / 2;
+        var positions = F[$"{name}_positions"].ToArray();
+        var cos = positions.SelectMany(p => cache.Cos.AsSpan((int)p * half, half).ToArray()).ToArray();
+        var sin = positions.SelectMany(p => cache.Sin.AsSpan((int)p * half, half).ToArray()).ToArray();
+        Close.Assert(F[$"{name}_cos"].ToArray(), cos, 0, 1e-6f, "cos table");
+        Close.Assert(F[$"{name}_sin"].ToArray(), sin, 0, 1e-6f, "sin table");
+    }
+
+    [Fact]
+    public void Llama3KeepsShortWavelengthsAndStretchesLongOnes()
+    {
+        var plain = new RopeCache(128, 128, 500000f, 16).InverseFrequencies;
+        var scaled = new RopeCache(128, 128, 500000f, 16, new RopeScaling(RopeScalingType.Llama3, 8f, 1f, 4f, 8192)).InverseFrequencies;
+        for (int i = 0; i < plain.Length; i++)
+        {
+            double wavelen = 2 * Math.PI / plain[i];
+            if (wavelen < 8192 / 4.0) Assert.Equal(plain[i], scaled[i]);                 // under 2048 tokens a turn: kept
+            else if (wavelen > 8192) Assert.Equal(plain[i] / 8f, scaled[i]);             // beyond the old context: / factor
+            else Assert.InRange(scaled[i], plain[i] / 8f, plain[i]);                      // between: a blend
+        }
+    }
+
+    [Theory]
     [InlineData("partial", 16, 8, 10000f, 3)]
     [InlineData("full", 8, 8, 500000f, 0)]
     public void ForwardAndBackwardMatchTorch(string name, int headDim, int rotaryDim, float theta, int start)

@@ -146,7 +146,7 @@ public class CausalLMTests
 
     public static TheoryData<string> Configs => new()
     {
-        "configs/polyglot-ko-5.8b", "configs/Llama-2-7b-hf", "configs/Meta-Llama-3-8B", "configs/gemma-2b", "models/stories260K",
+        "configs/polyglot-ko-5.8b", "configs/Llama-2-7b-hf", "configs/Meta-Llama-3-8B", "configs/Llama-3.1-8B", "configs/gemma-2b", "models/stories260K",
     };
 
     /// <summary>Full-size models built from shape-only weights (one element broadcast by zero strides).</summary>
@@ -172,6 +172,17 @@ public class CausalLMTests
         var c = ModelConfig.Parse(json.ToJsonString(), "variant");
         var model = (Module)CausalLM.Create(c, WeightSources.Random(seed: 1));
         Assert.Equal(ParameterLayout.For(c).Parameters.Select(p => p.ToString()), model.NamedParameters().Select(p => $"{p.Name} {Shape.Format(p.Tensor.Shape)}"));
+    }
+
+    [Fact]
+    public void RopeScalingReachesTheModelsTables()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("llama_gqa"), "config.json")))!.AsObject();
+        json["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse("""{"rope_type": "linear", "factor": 4.0}""");
+        var c = ModelConfig.Parse(json.ToJsonString(), "scaled");
+        var model = (LlamaForCausalLM)CausalLM.Create(c, WeightSources.Random(seed: 1));
+        var plain = new RopeCache(c.HeadDim, c.RotaryDim, (float)c.RopeTheta, c.MaxPositions);
+        Assert.Equal(plain.InverseFrequencies.Select(f => f / 4f), model.Rope.InverseFrequencies);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Workbench.Engine;
 using Workbench.Models;
 using Workbench.Tests.Support;
 
@@ -38,6 +39,44 @@ public class ModelConfigTests
         Assert.Equal("gelu_pytorch_tanh", g.HiddenAct); // hidden_activation absent → the tanh approximation
         Assert.Equal((2, 0), (g.BosTokenId, g.PadTokenId));
         Assert.Equal(NormKind.RmsNorm, g.Norm);
+    }
+
+    [Fact]
+    public void Llama31ReadsItsRopeScaling()
+    {
+        var c = ModelConfig.Load(RepoPaths.Data("configs/Llama-3.1-8B"));
+        Assert.Equal(new RopeScaling(RopeScalingType.Llama3, 8f, 1f, 4f, 8192), c.RopeScaling);
+        Assert.Equal((131072, 500000.0), (c.MaxPositions, c.RopeTheta));
+        Assert.Equal(RopeScaling.None, ModelConfig.Load(RepoPaths.Data("configs/Meta-Llama-3-8B")).RopeScaling); // "rope_scaling": null
+    }
+
+    private const string Mini = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"vocab_size\":100";
+
+    [Theory]
+    [InlineData("""{"model_type":"llama",MINI,"rope_scaling":{"type":"linear","factor":4.0}}""", RopeScalingType.Linear, 10000.0)]
+    [InlineData("""{"model_type":"gpt_neox",MINI,"rope_scaling":{"rope_type":"dynamic","factor":2.0}}""", RopeScalingType.None, 10000.0)]
+    [InlineData("""{"model_type":"llama",MINI,"rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}}""", RopeScalingType.Llama3, 500000.0)]
+    [InlineData("""{"model_type":"llama",MINI,"rope_parameters":{"rope_type":"default","rope_theta":1000000.0}}""", RopeScalingType.None, 1000000.0)]
+    public void RopeScalingOldAndNewSpellings(string json, RopeScalingType type, double theta)
+    {
+        var c = ModelConfig.Parse(json.Replace("MINI", Mini), "c.json");   // rope_type or the older "type"; transformers 5's rope_parameters
+        Assert.Equal((type, theta), (c.RopeScaling.Type, c.RopeTheta));
+    }
+
+    [Theory]
+    [InlineData("""{"type":"yarn","factor":4.0}""", "rope_scaling.rope_type", "'yarn' is not supported; supported: default, linear, dynamic, llama3")]
+    [InlineData("""{"rope_type":"linear"}""", "rope_scaling.factor", "is required but missing")]
+    [InlineData("""{"rope_type":"linear","factor":-2}""", "rope_scaling.factor", "must be positive")]
+    [InlineData("""{"rope_type":"llama3","factor":8.0,"low_freq_factor":4.0,"high_freq_factor":1.0,"original_max_position_embeddings":8192}""", "rope_scaling.high_freq_factor", "must be greater than low_freq_factor")]
+    [InlineData("""{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0}""", "rope_scaling.original_max_position_embeddings", "is required but missing")]
+    [InlineData("\"linear\"", "rope_scaling", "expected an object")]
+    public void BadRopeScalingNamesTheField(string scaling, string field, string problem)
+    {
+        var ex = Assert.Throws<ModelConfigException>(() =>
+            ModelConfig.Parse($$"""{"model_type":"llama",{{Mini}},"rope_scaling":{{scaling}}}""", "/m/config.json"));
+        Assert.Equal(field, ex.Field);
+        Assert.StartsWith($"/m/config.json: field '{field}': ", ex.Message);
+        Assert.Contains(problem, ex.Message);
     }
 
     [Fact]

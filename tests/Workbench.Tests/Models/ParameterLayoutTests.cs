@@ -14,6 +14,7 @@ public class ParameterLayoutTests
     [InlineData("configs/polyglot-ko-5.8b", 5_885_059_072L)] // model card n_parameters
     [InlineData("configs/Llama-2-7b-hf", 6_738_415_616L)]
     [InlineData("configs/Meta-Llama-3-8B", 8_030_261_248L)]
+    [InlineData("configs/Llama-3.1-8B", 8_030_261_248L)]
     [InlineData("configs/gemma-2b", 2_506_172_416L)]
     [InlineData("models/stories260K", 260_032L)]
     public void ParameterCountsEqualThePublishedOnes(string config, long expected)

@@ -112,7 +112,7 @@ public class ModelQuantizerTests
         var loss = Ops.CrossEntropy(Logits(model, ids).Reshape(8, 96), [2, 3, 4, 5, 6, 7, 8, 9]);
         loss.Backward();
         Assert.All(model.TrainableParameters(), p => Assert.NotNull(p.Grad));
-        Assert.True(lora.LoraB["default"].Weight.Grad!.ToArray().Any(g => g != 0));
+        Assert.Contains(lora.LoraB["default"].Weight.Grad!.ToArray(), g => g != 0);
         Assert.Equal(14 * 2, model.TrainableParameters().Count());
     }
 

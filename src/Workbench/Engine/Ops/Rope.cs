@@ -4,8 +4,9 @@ namespace Workbench.Engine;
 
 /// <summary>
 /// Rotary position tables for positions [0, maxPositions): cos and sin of position · inv_freq, where
-/// inv_freq_i = 1 / θ^(2i / rotaryDim) for i &lt; rotaryDim/2. Computed in float32 exactly as transformers does
-/// (float32 exponent, float32 power, float32 product), so far positions round the same way.
+/// inv_freq_i = 1 / θ^(2i / rotaryDim) for i &lt; rotaryDim/2, then stretched by the model's <see cref="RopeScaling"/>.
+/// Computed in float32 exactly as transformers does (float32 exponent, float32 power, float32 product), so far
+/// positions round the same way.
 /// </summary>
 public sealed class RopeCache
 {
@@ -14,20 +15,24 @@ public sealed class RopeCache
     public int RotaryDim { get; }
     public float Theta { get; }
     public int MaxPositions { get; }
+    public RopeScaling Scaling { get; }
+    /// <summary>[rotaryDim/2] the angle per position of each rotary pair, after scaling.</summary>
+    public float[] InverseFrequencies { get; }
 
     // [maxPositions, rotaryDim/2]: the two halves of a rotary pair share one angle.
     internal readonly float[] Cos, Sin;
 
-    public RopeCache(int headDim, int rotaryDim, float theta, int maxPositions)
+    public RopeCache(int headDim, int rotaryDim, float theta, int maxPositions, RopeScaling? scaling = null)
     {
         if (rotaryDim <= 0 || rotaryDim % 2 != 0 || rotaryDim > headDim)
             throw new ShapeException("RopeCache", $"rotaryDim {rotaryDim} must be even, positive and at most headDim {headDim}");
         if (maxPositions <= 0) throw new ShapeException("RopeCache", $"maxPositions {maxPositions} must be positive");
-        (HeadDim, RotaryDim, Theta, MaxPositions) = (headDim, rotaryDim, theta, maxPositions);
+        (HeadDim, RotaryDim, Theta, MaxPositions, Scaling) = (headDim, rotaryDim, theta, maxPositions, scaling ?? RopeScaling.None);
         int half = rotaryDim / 2;
         var invFreq = new float[half];
         // inv_freq_i = 1 / θ^((2i) / rotaryDim), each step rounded to float32
         for (int i = 0; i < half; i++) invFreq[i] = 1f / MathF.Pow(theta, (float)(2 * i) / rotaryDim);
+        InverseFrequencies = invFreq = Scaling.Apply(invFreq);
         Cos = new float[maxPositions * half];
         Sin = new float[maxPositions * half];
         // angle[p, i] = float32(p · inv_freq_i)

@@ -36,7 +36,7 @@ public sealed class GemmaForCausalLM : Module, ICausalLM
         model.Add("norm", new RmsNorm(weights("model.norm.weight", [config.HiddenSize]), (float)config.NormEps, unitOffset: true));
         if (!config.TieWordEmbeddings)
             AddModule("lm_head", new Linear(weights("lm_head.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions);
+        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
         EmbeddingScale = RoundTo(embed.Weight.DType, MathF.Sqrt(config.HiddenSize));
     }
 

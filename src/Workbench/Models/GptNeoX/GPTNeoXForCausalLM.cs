@@ -32,7 +32,7 @@ public sealed class GPTNeoXForCausalLM : Module, ICausalLM
         model.Add("final_layer_norm", GPTNeoXLayer.Norm(config, "gpt_neox.final_layer_norm", weights));
         if (!config.TieWordEmbeddings)
             AddModule("embed_out", new Linear(weights("embed_out.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions);
+        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
     }
 
     /// <summary>ids [B, T] → logits [B, T, V].</summary>

@@ -31,7 +31,7 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
         model.Add("norm", new RmsNorm(weights("model.norm.weight", [config.HiddenSize]), (float)config.NormEps));
         if (!config.TieWordEmbeddings)
             AddModule("lm_head", new Linear(weights("lm_head.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions);
+        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
     }
 
     /// <summary>ids [B, T] → logits [B, T, V].</summary>
