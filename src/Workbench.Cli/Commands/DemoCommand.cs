@@ -9,9 +9,9 @@ using Workbench.Training;
 namespace Workbench.Cli.Commands;
 
 /// <summary>
-/// <c>wb demo [--full] [--model DIR] [--out DIR]</c>: the main job on the small Korean base model (<see cref="DemoPipeline"/>):
+/// <c>wb demo [--full] [--model DIR] [--out DIR] [--json]</c>: the main job on the small Korean base model (<see cref="DemoPipeline"/>):
 /// NSMC few-shot on the base, IA3 / LoRA / QLoRA fine-tuning, evaluation, the best adapter merged, report.html.
-/// Progress on stderr (bars on a terminal, lines otherwise); the two tables on stdout. Exit codes: 0 done, 1 training diverged, 2 missing model or bad input.
+/// Progress on stderr (bars on a terminal, lines otherwise); the two tables on stdout (--json: results.json's object). Exit codes: 0 done, 1 training diverged, 2 missing model or bad input.
 /// </summary>
 public static class DemoCommand
 {
@@ -27,8 +27,9 @@ public static class DemoCommand
         scoring.AcceptOnlyFromAmong("loglik", "generate");
         var sft = new Option<string>("--sft-data") { Description = "the instruction-formatted NSMC sample to train on", DefaultValueFactory = _ => "data/nsmc/nsmc_sft.jsonl" };
         var sftSource = new Option<string>("--sft-source") { Description = $"when --sft-data is missing, write it from the first {DemoPipeline.SftRecords:N0} reviews of this NSMC TSV (default: the task's training file)" };
+        var json = new Option<bool>("--json") { Description = "print the results as one JSON object (as results.json) instead of the tables" };
         var cmd = new Command("demo", "The main job: NSMC few-shot before and after IA3, LoRA and QLoRA on a small base model, with report.html")
-            { full, model, output, samples, shots, steps, scoring, sft, sftSource };
+            { full, model, output, samples, shots, steps, scoring, sft, sftSource, json };
         cmd.SetAction(pr =>
         {
             bool isFull = pr.GetValue(full);
@@ -38,12 +39,12 @@ public static class DemoCommand
                 Samples = pr.GetValue(samples) ?? (isFull ? 500 : 200), Shots = pr.GetValue(shots),
                 Steps = pr.GetValue(steps) ?? (isFull ? 300 : 100),
                 Scoring = pr.GetValue(scoring) == "generate" ? FewShotScoring.Generate : FewShotScoring.LogLikelihood,
-            });
+            }, pr.GetValue(json));
         });
         return cmd;
     }
 
-    public static int Run(DemoOptions options)
+    public static int Run(DemoOptions options, bool json)
     {
         try
         {
@@ -56,6 +57,11 @@ public static class DemoCommand
                     .Start(ctx => r = DemoPipeline.Run(options, new BarsProgress(ctx)));
             }
             else r = DemoPipeline.Run(options, new LinesProgress(Console.Error));
+            if (json)
+            {
+                CliOutput.WriteJson(DemoReport.Json(r!));
+                return 0;
+            }
             Console.Write(DemoReport.MethodsTable(r!).ToMarkdown());
             Console.WriteLine();
             Console.Write(DemoReport.AccuracyTable(r!).ToMarkdown());

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using Spectre.Console;
 using Workbench.Notebooks;
 using Workbench.Notebooks.Export;
@@ -30,7 +31,8 @@ public static class NotebookCommands
             AllowMultipleArgumentsPerToken = false,
         };
         var keepGoing = new Option<bool>("--continue") { Description = "Run the remaining cells after a failing one" };
-        var run = new Command("run", "Execute the notebook's C# cells in order (state shared across cells)") { path, output, html, parameters, keepGoing };
+        var json = JsonOption("print each code cell's result (and the files written) as one JSON object");
+        var run = new Command("run", "Execute the notebook's C# cells in order (state shared across cells)") { path, output, html, parameters, keepGoing, json };
         run.SetAction(async (parse, cancel) =>
         {
             string file = parse.GetValue(path)!;
@@ -62,6 +64,7 @@ public static class NotebookCommands
 
             if (parse.GetValue(output) is { } executedPath) result.Executed.Save(executedPath);
             if (parse.GetValue(html) is { } htmlPath) HtmlReport.Save(result.Executed, Path.GetFileNameWithoutExtension(file), htmlPath);
+            if (parse.GetValue(json)) CliOutput.WriteJson(RunJson(file, result, parse.GetValue(output), parse.GetValue(html)));
             if (result.FirstFailure is { } failure)
             {
                 Console.Error.WriteLine($"wb: {file}: cell {failure.CellNumber} failed: {failure.Error}");
@@ -77,7 +80,8 @@ public static class NotebookCommands
     {
         var path = new Argument<string>("notebook") { Description = "The .ipynb to export" };
         var output = new Option<string?>("--out") { Description = "The .cs file to write (default: next to the notebook)" };
-        var export = new Command("export", "Write the notebook as a .NET 10 file-based app (dotnet run file.cs)") { path, output };
+        var json = JsonOption("print {\"out\": path} on stdout");
+        var export = new Command("export", "Write the notebook as a .NET 10 file-based app (dotnet run file.cs)") { path, output, json };
         export.SetAction(parse =>
         {
             string file = parse.GetValue(path)!;
@@ -92,10 +96,25 @@ public static class NotebookCommands
             }
             catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return CliOutput.Fail(e.Message); }
             Console.Error.WriteLine($"wrote {target}; run it with: dotnet run {target}");
+            if (parse.GetValue(json)) CliOutput.WriteJson(new JsonObject { ["out"] = Path.GetFullPath(target) });
             return 0;
         });
         return export;
     }
+
+    private static Option<bool> JsonOption(string description) => new("--json") { Description = description };
+
+    private static JsonObject RunJson(string file, NotebookRunResult result, string? executed, string? html) => new()
+    {
+        ["notebook"] = Path.GetFullPath(file),
+        ["succeeded"] = result.Succeeded,
+        ["cells"] = new JsonArray(result.Cells.Select(c => (JsonNode)new JsonObject
+        {
+            ["cell"] = c.CellNumber, ["execution_count"] = c.ExecutionCount, ["seconds"] = Math.Round(c.Elapsed.TotalSeconds, 3), ["error"] = c.Error,
+        }).ToArray()),
+        ["out"] = executed is null ? null : Path.GetFullPath(executed),
+        ["html"] = html is null ? null : Path.GetFullPath(html),
+    };
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 }

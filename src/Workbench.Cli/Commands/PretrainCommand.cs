@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using Workbench.Data;
 using Workbench.Training;
 using Workbench.Training.Pretraining;
@@ -6,8 +7,8 @@ using Workbench.Training.Pretraining;
 namespace Workbench.Cli.Commands;
 
 /// <summary>
-/// <c>wb pretrain --config ko-tiny.yaml [--max-steps N] [--max-minutes M] [--output-dir DIR]</c>: a GPT-NeoX trained
-/// from scratch on plain text (<see cref="Pretrainer"/>). Progress lines on stderr; the result on stdout.
+/// <c>wb pretrain --config ko-tiny.yaml [--max-steps N] [--max-minutes M] [--output-dir DIR] [--json]</c>: a GPT-NeoX
+/// trained from scratch on plain text (<see cref="Pretrainer"/>). Progress lines on stderr; the result on stdout.
 /// Exit codes: 0 written (also when stopped by the time limit or Ctrl-C), 1 diverged, 2 bad config, paths or data.
 /// </summary>
 public static class PretrainCommand
@@ -18,19 +19,20 @@ public static class PretrainCommand
         var maxSteps = new Option<string>("--max-steps") { Description = "optimizer steps (overrides the file)" };
         var maxMinutes = new Option<string>("--max-minutes") { Description = "stop training after this many minutes and write the model" };
         var outputDir = new Option<string>("--output-dir") { Description = "the model directory to write (overrides the file)" };
+        var json = new Option<bool>("--json") { Description = "print the result as one JSON object" };
         var cmd = new Command("pretrain", "Train a small GPT-NeoX from scratch on plain text and write a Hugging Face model directory")
-            { configFile, maxSteps, maxMinutes, outputDir };
+            { configFile, maxSteps, maxMinutes, outputDir, json };
         cmd.SetAction(pr =>
         {
             var overrides = new List<KeyValuePair<string, IReadOnlyList<string>>>();
             foreach (var (key, option) in new[] { ("max_steps", maxSteps), ("max_minutes", maxMinutes), ("output_dir", outputDir) })
                 if (pr.GetValue(option) is { } v) overrides.Add(new(key, [v]));
-            return Run(pr.GetValue(configFile)!, overrides);
+            return Run(pr.GetValue(configFile)!, overrides, pr.GetValue(json));
         });
         return cmd;
     }
 
-    public static int Run(string configPath, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> overrides)
+    public static int Run(string configPath, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> overrides, bool json)
     {
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -48,7 +50,8 @@ public static class PretrainCommand
             {
                 if (s.Step % config.Training.LoggingSteps == 0 || s.Step == s.TotalSteps) Console.Error.WriteLine(s);
             }, cancellation.Token);
-            Console.WriteLine($"wrote {r.ModelDir}: {r.Parameters:N0} parameters, {r.Training.Steps} steps, final loss {r.Training.FinalLoss:F4}" +
+            if (json) CliOutput.WriteJson(Json(r));
+            else Console.WriteLine($"wrote {r.ModelDir}: {r.Parameters:N0} parameters, {r.Training.Steps} steps, final loss {r.Training.FinalLoss:F4}" +
                               (r.Heldout is { } h ? $", held-out perplexity {h.Ppl:F2}" : "") + $", {r.Seconds / 60:F1} min");
             return 0;
         }
@@ -66,4 +69,11 @@ public static class PretrainCommand
             Console.CancelKeyPress -= onCancel;
         }
     }
+
+    private static JsonObject Json(PretrainResult r) => new()
+    {
+        ["model_dir"] = Path.GetFullPath(r.ModelDir), ["parameters"] = r.Parameters, ["blocks"] = r.Blocks, ["train_tokens"] = r.TrainTokens,
+        ["heldout_nll"] = r.Heldout?.Nll, ["heldout_ppl"] = r.Heldout?.Ppl, ["heldout_tokens"] = r.Heldout?.Tokens,
+        ["chars_per_token"] = r.CharsPerToken, ["seconds"] = Math.Round(r.Seconds, 2), ["training"] = r.Training.ToJson(),
+    };
 }

@@ -64,8 +64,9 @@ public class EvalAndReportCommandTests
         File.WriteAllText(run.File("eval_nsmc_p1.json"), """{"task":"nsmc","prompt":"prompt1","scoring":"generate","shots":10,"samples":500,"accuracy":0.75,"ci95":[0.71,0.79],"invalid":3,"truncated":0,"mean_latency_ms":12.5,"tokens_per_second":9000,"wall_seconds":6.25}""");
         File.WriteAllText(run.File("eval_nsmc_p2.json"), """{"task":"nsmc","prompt":"prompt2","scoring":"generate","shots":10,"samples":500,"accuracy":0.5,"ci95":[0.456,0.544],"invalid":0}""");
 
-        var (code, _, stderr) = Wb("report", run.Path, "--html", run.File("out.html"));
+        var (code, stdout, stderr) = Wb("report", run.Path, "--html", run.File("out.html"), "--json");
         Assert.True(code == 0, stderr);
+        Assert.Equal(run.File("out.html"), System.Text.Json.Nodes.JsonNode.Parse(stdout)!["html"]!.GetValue<string>());
         string html = File.ReadAllText(run.File("out.html"));
         Assert.StartsWith("<!DOCTYPE html>", html);
         Assert.Contains("<meta name=\"generator\" content=\"Workbench wb report\">", html);

@@ -28,6 +28,17 @@ public class ReadmeTests
     }
 
     [Fact]
+    public void EveryCommandTakesJsonAsTheReadmeSays()
+    {
+        Assert.Contains("Every command takes `--json`", Readme);
+        static IEnumerable<System.CommandLine.Command> Leaves(System.CommandLine.Command c) =>
+            c.Subcommands.Count == 0 ? [c] : c.Subcommands.SelectMany(Leaves);
+        var missing = Workbench.Cli.Program.Build().Subcommands.SelectMany(Leaves)
+            .Where(c => c.Options.All(o => o.Name != "--json")).Select(c => c.Name).ToList();
+        Assert.True(missing.Count == 0, $"commands without --json: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
     public void TheMainJobAndTestCommandsAreTheOnesCiAndTheExamplesUse()
     {
         Assert.Contains("    ./wb demo\n", Readme);

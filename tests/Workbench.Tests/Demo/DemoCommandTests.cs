@@ -85,11 +85,14 @@ public class DemoCommandTests
         // the README's main job on what a fresh clone has (data/models/ko-tiny, data/nsmc/nsmc_sft.jsonl), cut short
         using var dir = new TempDir();
         var (code, stdout, stderr) = Wb("demo", "--model", RepoPaths.Data("models/ko-tiny"), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"),
-            "--out", dir.File("out"), "--samples", "4", "--shots", "2", "--steps", "2");
+            "--out", dir.File("out"), "--samples", "4", "--shots", "2", "--steps", "2", "--json");
         Assert.True(code == 0, stderr);
         Assert.Equal(8000, File.ReadLines(RepoPaths.Data("nsmc/nsmc_sft.jsonl")).Count());
         Assert.Equal("gpt_neox", CausalLM.Load(RepoPaths.Data("models/ko-tiny")).Config.ModelType);
-        Assert.Contains("| merged (", stdout);
+        // --json: stdout is results.json's object, and nothing else
+        var printed = JsonNode.Parse(stdout)!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(File.ReadAllText(dir.File("out/results.json"))), printed));
+        Assert.StartsWith("merged (", printed["accuracy"]![4]!["model"]!.GetValue<string>());
         Assert.True(File.Exists(dir.File("out/report.html")));
     }
 

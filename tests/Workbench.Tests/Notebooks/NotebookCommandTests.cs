@@ -46,6 +46,12 @@ public class NotebookCommandTests
             Assert.Contains("cell 2 failed: DivideByZeroException", stderr);
             Assert.Equal("error", Notebook.Load(executed).Cells[1].OutputList()[0].Type());
 
+            var (_, json, _) = Workbench.Tests.Support.WbCli.Run("notebook", "run", source, "--json");
+            var result = System.Text.Json.Nodes.JsonNode.Parse(json)!;     // printed before the failing exit
+            Assert.False(result["succeeded"]!.GetValue<bool>());
+            Assert.Null(result["cells"]![0]!["error"]);
+            Assert.Contains("DivideByZeroException", result["cells"]![1]!["error"]!.GetValue<string>());
+
             Assert.Equal(2, Wb("notebook", "run", source, "--param", "x=1").Code); // no parameters cell
             Assert.Equal(2, Wb("notebook", "run", Path.Combine(dir, "missing.ipynb")).Code);
         }
@@ -60,7 +66,9 @@ public class NotebookCommandTests
         {
             string source = Path.Combine(dir, "n.ipynb");
             NotebookKit.Of("Console.WriteLine(1);").Save(source);
-            Assert.Equal(0, Wb("notebook", "export", source).Code);
+            var (code, stdout, _) = Workbench.Tests.Support.WbCli.Run("notebook", "export", source, "--json");
+            Assert.Equal(0, code);
+            Assert.Equal(Path.Combine(dir, "n.cs"), System.Text.Json.Nodes.JsonNode.Parse(stdout)!["out"]!.GetValue<string>());
             Assert.Contains("Console.WriteLine(1);", File.ReadAllText(Path.Combine(dir, "n.cs")));
         }
         finally { Directory.Delete(dir, recursive: true); }
