@@ -29,17 +29,17 @@ public class WorkbenchNotebookTests
     public void LoadAndFewShotTestScoresBothPrompts()
     {
         var nb = Run("Load_and_Fewshot_test.ipynb", ("samples", "3"), ("shots", "3")).Executed;
-        Assert.Contains("<td>vocabulary</td><td style=\"text-align:right\">512</td>", Html(nb, "load"));
+        Assert.Contains("<td>vocabulary</td><td style=\"text-align:right\">8000</td>", Html(nb, "load"));   // ko-tiny
         Assert.Matches(@"^nsmc: shot pool \d+ documents, 3 test items, 3 shots each\n$", Stdout(nb, "shots"));
         Assert.StartsWith("문장: ", Stdout(nb, "prompt1-context"));
         Assert.Contains("\n감정: ", Stdout(nb, "prompt1-context"));
         foreach (var (cell, prompt) in new[] { ("prompt1", "prompt1"), ("prompt2", "prompt2") })
         {
             var html = Html(nb, cell);
-            Assert.Contains($"nsmc / {prompt} / generate", html);
+            Assert.Contains($"nsmc / {prompt} / loglik", html);
             Assert.Matches(@"accuracy (0\.000|0\.333|0\.667|1\.000) \([0-3]/3, 95% CI", html);
         }
-        Assert.Matches(@"<td>nsmc</td><td>prompt1</td><td>generate</td><td style=""text-align:right"">3</td>", Html(nb, "accuracy"));
+        Assert.Matches(@"<td>nsmc</td><td>prompt1</td><td>loglik</td><td style=""text-align:right"">3</td>", Html(nb, "accuracy"));
         var chart = Html(nb, "chart");
         Assert.Contains("\"type\":\"bar\"", chart);
         Assert.Contains("\"x\":[\"prompt 1\",\"prompt 2\"]", chart);
