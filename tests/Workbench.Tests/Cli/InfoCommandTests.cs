@@ -7,10 +7,6 @@ using Workbench.Tests.Support;
 
 namespace Workbench.Tests.Cli;
 
-/// <summary>Tests that redirect the process-wide Console run alone.</summary>
-[CollectionDefinition("Console", DisableParallelization = true)]
-public sealed class ConsoleCollection;
-
 [Collection("Console")]
 public class InfoCommandTests
 {

@@ -5,10 +5,6 @@ using Workbench.Notebooks.Running;
 
 namespace Workbench.Tests.Notebooks;
 
-/// <summary>Tests that redirect Console (the runner, exported programs) run one at a time.</summary>
-[CollectionDefinition("Console", DisableParallelization = true)]
-public sealed class ConsoleCollection;
-
 /// <summary>The sample notebook, small notebooks built in code, and an nbformat 4.5 + Polyglot structure check.</summary>
 public static partial class NotebookKit
 {
