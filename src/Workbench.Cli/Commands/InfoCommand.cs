@@ -83,7 +83,7 @@ public static class InfoCommand
                 ["hidden_size"] = c.HiddenSize, ["intermediate_size"] = c.IntermediateSize, ["num_hidden_layers"] = c.NumLayers,
                 ["num_attention_heads"] = c.NumHeads, ["num_key_value_heads"] = c.NumKvHeads, ["head_dim"] = c.HeadDim,
                 ["rotary_dim"] = c.RotaryDim, ["vocab_size"] = c.VocabSize, ["max_position_embeddings"] = c.MaxPositions,
-                ["tie_word_embeddings"] = c.TieWordEmbeddings,
+                ["tie_word_embeddings"] = c.TieWordEmbeddings, ["rope_theta"] = c.RopeTheta, ["rope_scaling"] = c.RopeScaling.Describe(),
             },
         };
         if (facts is not null)
@@ -115,6 +115,8 @@ public static class InfoCommand
         foreach (var (group, count) in r["by_component"]!.AsObject())
             Console.WriteLine($"  {group,-10} {(long)count!,16:N0}");
         Console.WriteLine($"dtype        {r["dtype"]}");
+        var config = r["config"]!;
+        Console.WriteLine($"rope         θ {config["rope_theta"]}, {config["rotary_dim"]} of {config["head_dim"]} dims, scaling {config["rope_scaling"]}");
         Console.WriteLine("memory (weights only)");
         foreach (var (kind, bytes) in r["memory_bytes"]!.AsObject())
             Console.WriteLine($"  {kind,-10} {Size((long)bytes!),16}");

@@ -47,6 +47,18 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void RopeAndItsScalingAreShown()
+    {
+        var (code, stdout, _) = Wb("info", RepoPaths.Data("configs/Llama-3.1-8B"));
+        Assert.Equal(0, code);
+        Assert.Contains("rope         θ 500000, 128 of 128 dims, scaling llama3 ×8 (original 8192 positions, low 1, high 4)\n", stdout);
+        (code, stdout, _) = Wb("info", RepoPaths.Data("configs/polyglot-ko-5.8b"), "--json");
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("none", doc.RootElement.GetProperty("config").GetProperty("rope_scaling").GetString());
+        Assert.Equal(64, doc.RootElement.GetProperty("config").GetProperty("rotary_dim").GetInt32());
+    }
+
+    [Fact]
     public void DirectoryWithWeightsIsCheckedTensorByTensor()
     {
         var (code, stdout, _) = Wb("info", RepoPaths.Data("models/stories260K"), "--json");

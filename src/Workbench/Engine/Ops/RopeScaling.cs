@@ -20,6 +20,15 @@ public sealed record RopeScaling(RopeScalingType Type, float Factor = 1f, float 
 {
     public static readonly RopeScaling None = new(RopeScalingType.None);
 
+    /// <summary>One line for people: "none", "linear ×4", "llama3 ×8 (original 8192 positions, low 1, high 4)".</summary>
+    public string Describe() => Type switch
+    {
+        RopeScalingType.Linear => FormattableString.Invariant($"linear ×{Factor:G}"),
+        RopeScalingType.Llama3 => FormattableString.Invariant(
+            $"llama3 ×{Factor:G} (original {OriginalMaxPositions} positions, low {LowFreqFactor:G}, high {HighFreqFactor:G})"),
+        _ => "none",
+    };
+
     /// <summary>The scaled inverse frequencies (a new array; <paramref name="invFreq"/> is not changed).</summary>
     public float[] Apply(ReadOnlySpan<float> invFreq)
     {
