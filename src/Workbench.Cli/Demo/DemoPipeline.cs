@@ -69,23 +69,32 @@ public interface IDemoProgress
 public static class DemoPipeline
 {
     /// <summary>How each method adapts the base: PEFT config values and a learning rate (constant after warmup).</summary>
-    public sealed record Method(string Name, AdapterMethod Adapter, string[] TargetModules, double LearningRate, bool Quantized);
+    public sealed record Method(string Name, AdapterMethod Adapter, double LearningRate, bool Quantized);
 
-    /// <summary>
-    /// Each method also adapts the output head: the verbalisers are rare words in a small model's corpus (" 긍정" 28
-    /// times in 150k NSMC reviews), and through a frozen head their logits stay far below the common tokens' whatever
-    /// the layers below do (LoRA on the layers alone never learned the answer format in 200 steps). LoRA (and QLoRA)
-    /// adapt every linear layer; IA3 keeps PEFT's defaults (query_key_value, feed-forward dense_4h_to_h) and scales
-    /// the head's outputs, one factor per vocabulary entry.
-    /// </summary>
     public static readonly Method[] Methods =
     [
-        new("ia3", AdapterMethod.Ia3, ["query_key_value", "dense_4h_to_h", "embed_out"], 1e-1, Quantized: false),
-        new("lora", AdapterMethod.Lora, LoraTargets, 2e-3, Quantized: false),
-        new("qlora", AdapterMethod.Lora, LoraTargets, 2e-3, Quantized: true),
+        new("ia3", AdapterMethod.Ia3, 1e-1, Quantized: false),
+        new("lora", AdapterMethod.Lora, 2e-3, Quantized: false),
+        new("qlora", AdapterMethod.Lora, 2e-3, Quantized: true),
     ];
 
-    private static string[] LoraTargets => ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "embed_out"];
+    /// <summary>
+    /// The layers a method adapts, by the base's naming. Each method also adapts the output head: the verbalisers are
+    /// rare words in a small model's corpus (" 긍정" 28 times in 150k NSMC reviews), and through a frozen head their
+    /// logits stay far below the common tokens' whatever the layers below do (LoRA on the layers alone never learned
+    /// the answer format in 200 steps). LoRA adapts every linear layer; IA3 keeps PEFT's defaults (GPT-NeoX:
+    /// query_key_value and the feed-forward dense_4h_to_h; Llama/Gemma: k_proj, v_proj, down_proj) and scales the
+    /// head's outputs, one factor per vocabulary entry. A tied head is the embedding, no linear layer: none to adapt.
+    /// </summary>
+    public static string[] TargetModules(ModelConfig config, AdapterMethod adapter) => (config.ModelType, adapter) switch
+    {
+        ("gpt_neox", AdapterMethod.Ia3) => ["query_key_value", "dense_4h_to_h", "embed_out"],
+        ("gpt_neox", _) => ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "embed_out"],
+        (_, AdapterMethod.Ia3) => ["k_proj", "v_proj", "down_proj", .. Head(config)],
+        _ => ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", .. Head(config)],
+    };
+
+    private static string[] Head(ModelConfig config) => config.TieWordEmbeddings ? [] : ["lm_head"];
 
     /// <summary>The completion follows the prompt as in the few-shot protocol: "…감정:" + " 긍정".</summary>
     public const string SftTemplate = "{instruction}{|} {output}";
@@ -181,12 +190,13 @@ public static class DemoPipeline
     /// </summary>
     private static (ICausalLM Model, MethodRun Run) Train(DemoOptions o, Method method, ITokenizer tokenizer, IDemoProgress progress)
     {
+        var baseConfig = ModelConfig.Load(o.ModelDir);
         var config = new TrainingConfig
         {
-            BaseModel = o.ModelDir, Adapter = method.Adapter, TargetModules = method.TargetModules, LoraR = 8, LoraAlpha = 16,
+            BaseModel = o.ModelDir, Adapter = method.Adapter, TargetModules = TargetModules(baseConfig, method.Adapter), LoraR = 8, LoraAlpha = 16,
             Quantization = method.Quantized ? BaseQuantization.Nf4 : BaseQuantization.None, DoubleQuant = method.Quantized,
             TorchDtype = BaseDType.Float32, Data = o.SftData, Template = SftTemplate, Packing = true,
-            MaxLength = Math.Min(o.MaxLength, ModelConfig.Load(o.ModelDir).MaxPositions), MicroBatchSize = o.MicroBatchSize,
+            MaxLength = Math.Min(o.MaxLength, baseConfig.MaxPositions), MicroBatchSize = o.MicroBatchSize,
             LearningRate = method.LearningRate, LrSchedulerType = LrSchedulerType.Constant, WarmupSteps = Math.Min(10, o.Steps / 5),
             MaxSteps = o.Steps, Seed = o.Seed, OutputDir = Path.Combine(o.OutDir, method.Name), LoggingSteps = 1,
         }.Validate("demo");

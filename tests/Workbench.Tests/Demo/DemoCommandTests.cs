@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
 using Workbench.Cli;
+using Workbench.Cli.Demo;
 using Workbench.Engine.Nn;
 using Workbench.Formats;
 using Workbench.Models;
 using Workbench.Tests.Support;
+using Workbench.Training;
 using Workbench.Training.Pretraining;
 
 namespace Workbench.Tests.Demo;
@@ -94,6 +96,20 @@ public class DemoCommandTests
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(File.ReadAllText(dir.File("out/results.json"))), printed));
         Assert.StartsWith("merged (", printed["accuracy"]![4]!["model"]!.GetValue<string>());
         Assert.True(File.Exists(dir.File("out/report.html")));
+    }
+
+    [Fact]
+    public void ALlamaBaseGetsItsOwnLayerNames()
+    {
+        // stories260K (Llama, tied head): IA3 on k_proj, v_proj, down_proj = 5 × (32 + 32 + 172); LoRA r 8 on all 7 linears
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = Wb("demo", "--model", RepoPaths.Data("models/stories260K"), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"),
+            "--out", dir.File("out"), "--samples", "2", "--shots", "2", "--steps", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var counts = JsonNode.Parse(stdout)!["methods"]!.AsArray().ToDictionary(m => m!["method"]!.GetValue<string>(), m => m!["trainable_parameters"]!.GetValue<long>());
+        Assert.Equal(1_180, counts["ia3"]);
+        Assert.Equal(46_240, counts["lora"]);
+        Assert.Equal(["k_proj", "v_proj", "down_proj"], DemoPipeline.TargetModules(CausalLM.Load(RepoPaths.Data("models/stories260K")).Config, AdapterMethod.Ia3));
     }
 
     [Fact]
