@@ -81,13 +81,16 @@ public class DemoCommandTests
         Assert.Contains("demo: training lora", stderr);
     }
 
+    static (int Code, string Out, string Err) ShortDemoOnTheShippedSample(string model, string outDir, int samples, int steps) =>
+        Wb("demo", "--model", RepoPaths.Data(model), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"), "--out", outDir,
+            "--samples", samples.ToString(), "--shots", "2", "--steps", steps.ToString(), "--json");
+
     [Fact]
     public void TheShippedKoTinyAndSftSampleRunTheDemo()
     {
         // the README's main job on what a fresh clone has (data/models/ko-tiny, data/nsmc/nsmc_sft.jsonl), cut short
         using var dir = new TempDir();
-        var (code, stdout, stderr) = Wb("demo", "--model", RepoPaths.Data("models/ko-tiny"), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"),
-            "--out", dir.File("out"), "--samples", "4", "--shots", "2", "--steps", "2", "--json");
+        var (code, stdout, stderr) = ShortDemoOnTheShippedSample("models/ko-tiny", dir.File("out"), samples: 4, steps: 2);
         Assert.True(code == 0, stderr);
         Assert.Equal(8000, File.ReadLines(RepoPaths.Data("nsmc/nsmc_sft.jsonl")).Count());
         Assert.Equal("gpt_neox", CausalLM.Load(RepoPaths.Data("models/ko-tiny")).Config.ModelType);
@@ -103,8 +106,7 @@ public class DemoCommandTests
     {
         // stories260K (Llama, tied head): IA3 on k_proj, v_proj, down_proj = 5 × (32 + 32 + 172); LoRA r 8 on all 7 linears
         using var dir = new TempDir();
-        var (code, stdout, stderr) = Wb("demo", "--model", RepoPaths.Data("models/stories260K"), "--sft-data", RepoPaths.Data("nsmc/nsmc_sft.jsonl"),
-            "--out", dir.File("out"), "--samples", "2", "--shots", "2", "--steps", "1", "--json");
+        var (code, stdout, stderr) = ShortDemoOnTheShippedSample("models/stories260K", dir.File("out"), samples: 2, steps: 1);
         Assert.True(code == 0, stderr);
         var counts = JsonNode.Parse(stdout)!["methods"]!.AsArray().ToDictionary(m => m!["method"]!.GetValue<string>(), m => m!["trainable_parameters"]!.GetValue<long>());
         Assert.Equal(1_180, counts["ia3"]);
