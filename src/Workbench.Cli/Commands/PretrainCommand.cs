@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using System.Text.Json.Nodes;
 using Workbench.Data;
 using Workbench.Training;
@@ -8,7 +9,7 @@ namespace Workbench.Cli.Commands;
 
 /// <summary>
 /// <c>wb pretrain --config ko-tiny.yaml [--max-steps N] [--max-minutes M] [--output-dir DIR] [--json]</c>: a GPT-NeoX
-/// trained from scratch on plain text (<see cref="Pretrainer"/>). Progress lines on stderr; the result on stdout.
+/// trained from scratch on plain text (<see cref="Pretrainer"/>). Progress on stderr (a bar on a terminal, lines otherwise); the result on stdout.
 /// Exit codes: 0 written (also when stopped by the time limit or Ctrl-C), 1 diverged, 2 bad config, paths or data.
 /// </summary>
 public static class PretrainCommand
@@ -46,10 +47,12 @@ public static class PretrainCommand
         try
         {
             var config = PretrainConfig.Load(configPath, overrides);
-            var r = Pretrainer.Run(config, m => Console.Error.WriteLine($"wb: {m}"), s =>
-            {
-                if (s.Step % config.Training.LoggingSteps == 0 || s.Step == s.TotalSteps) Console.Error.WriteLine(s);
-            }, cancellation.Token);
+            var r = !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive
+                ? WithProgressBar(config, cancellation.Token)
+                : Pretrainer.Run(config, m => Console.Error.WriteLine($"wb: {m}"), s =>
+                {
+                    if (s.Step % config.Training.LoggingSteps == 0 || s.Step == s.TotalSteps) Console.Error.WriteLine(s);
+                }, cancellation.Token);
             if (json) CliOutput.WriteJson(Json(r));
             else Console.WriteLine($"wrote {r.ModelDir}: {r.Parameters:N0} parameters, {r.Training.Steps} steps, final loss {r.Training.FinalLoss:F4}" +
                               (r.Heldout is { } h ? $", held-out perplexity {h.Ppl:F2}" : "") + $", {r.Seconds / 60:F1} min");
@@ -68,6 +71,26 @@ public static class PretrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>A terminal: the stages as lines, the steps as a bar with loss, speed and the time left (an hour-long job).</summary>
+    private static PretrainResult WithProgressBar(PretrainConfig config, CancellationToken token)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        PretrainResult? result = null;
+        console.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? bar = null;
+                result = Pretrainer.Run(config, m => console.MarkupLine(Markup.Escape($"wb: {m}")), s =>
+                {
+                    bar ??= ctx.AddTask("pretraining", maxValue: s.TotalSteps);
+                    bar.Value = s.Step;
+                    bar.Description = Markup.Escape($"step {s.Step}/{s.TotalSteps} loss {s.Loss:F4} {s.TokensPerSecond:F0} tok/s");
+                }, token);
+            });
+        return result!;
     }
 
     private static JsonObject Json(PretrainResult r) => new()
