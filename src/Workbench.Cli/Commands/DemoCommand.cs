@@ -49,13 +49,7 @@ public static class DemoCommand
         try
         {
             DemoResult? r = null;
-            if (!Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-            {
-                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-                console.Progress().AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                    .Start(ctx => r = DemoPipeline.Run(options, new BarsProgress(ctx)));
-            }
+            if (TerminalProgress.Interactive) TerminalProgress.Bars((_, ctx) => r = DemoPipeline.Run(options, new BarsProgress(ctx)));
             else r = DemoPipeline.Run(options, new LinesProgress(Console.Error));
             if (json)
             {

@@ -66,7 +66,8 @@ public static class EvalCommand
         FewShotTask fewShot;
         string promptName;
         List<FewShotItem> items;
-        FewShotEvaluator evaluator;
+        ICausalLM lm;
+        ITokenizer tokenizer;
         try
         {
             fewShot = FewShotTask.Load(ResolveTask(a.Task));
@@ -80,14 +81,10 @@ public static class EvalCommand
             };
             promptName = fewShot.Prompts.Any(p => p.Name == a.Prompt) ? a.Prompt : "prompt" + a.Prompt;
             fewShot.Prompt(promptName);
-            var tokenizer = Tokenizer.Load(a.Model);
+            tokenizer = Tokenizer.Load(a.Model);
             items = FewShotSampler.Create(fewShot, tokenizer).Render(promptName);
-            var lm = CausalLM.Load(a.Model);
+            lm = CausalLM.Load(a.Model);
             if (a.Adapter is not null) PeftFormat.Load((Module)lm, a.Adapter);   // adapter layers wrap the base in place
-            evaluator = new FewShotEvaluator(lm, tokenizer)
-            {
-                Progress = (done, all) => { if (done == all || done % Math.Max(1, all / 10) == 0) Console.Error.WriteLine($"eval: {done}/{all}"); },
-            };
         }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException
                                    or NotSupportedException or DataFormatException or TaskDefinitionException or KeyNotFoundException)
@@ -95,7 +92,9 @@ public static class EvalCommand
             return CliOutput.Fail(e.Message);
         }
 
-        var result = evaluator.Evaluate(fewShot, promptName, items, a.Scoring) with { Model = Path.GetFullPath(a.Model) };
+        var result = TerminalProgress.Run($"eval {promptName}", report =>
+            new FewShotEvaluator(lm, tokenizer) { Progress = report }.Evaluate(fewShot, promptName, items, a.Scoring))
+            with { Model = Path.GetFullPath(a.Model) };
         if (a.Out is not null)
         {
             Directory.CreateDirectory(a.Out);

@@ -47,7 +47,7 @@ public static class PretrainCommand
         try
         {
             var config = PretrainConfig.Load(configPath, overrides);
-            var r = !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive
+            var r = TerminalProgress.Interactive
                 ? WithProgressBar(config, cancellation.Token)
                 : Pretrainer.Run(config, m => Console.Error.WriteLine($"wb: {m}"), s =>
                 {
@@ -76,20 +76,17 @@ public static class PretrainCommand
     /// <summary>A terminal: the stages as lines, the steps as a bar with loss, speed and the time left (an hour-long job).</summary>
     private static PretrainResult WithProgressBar(PretrainConfig config, CancellationToken token)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         PretrainResult? result = null;
-        console.Progress().AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
+        TerminalProgress.Bars((console, ctx) =>
+        {
+            ProgressTask? bar = null;
+            result = Pretrainer.Run(config, m => console.MarkupLine(Markup.Escape($"wb: {m}")), s =>
             {
-                ProgressTask? bar = null;
-                result = Pretrainer.Run(config, m => console.MarkupLine(Markup.Escape($"wb: {m}")), s =>
-                {
-                    bar ??= ctx.AddTask("pretraining", maxValue: s.TotalSteps);
-                    bar.Value = s.Step;
-                    bar.Description = Markup.Escape($"step {s.Step}/{s.TotalSteps} loss {s.Loss:F4} {s.TokensPerSecond:F0} tok/s");
-                }, token);
-            });
+                bar ??= ctx.AddTask("pretraining", maxValue: s.TotalSteps);
+                bar.Value = s.Step;
+                bar.Description = Markup.Escape($"step {s.Step}/{s.TotalSteps} loss {s.Loss:F4} {s.TokensPerSecond:F0} tok/s");
+            }, token);
+        });
         return result!;
     }
 
