@@ -79,7 +79,7 @@ public static class DemoPipeline
     ];
 
     /// <summary>
-    /// The layers every method adapts, by the base's naming: every linear layer and the output head. The head because
+    /// The layers every method adapts: every linear layer of the base's layout and its output head. The head because
     /// the verbalisers are rare words in a small model's corpus (" 긍정" 28 times in 150k NSMC reviews): through a
     /// frozen head their logits stay far below the common tokens' whatever the layers below do (LoRA on the layers
     /// alone never learned the answer format in 200 steps). IA3 scales the feed-forward down projection's input (PEFT's
@@ -87,9 +87,8 @@ public static class DemoPipeline
     /// 70.5 / 71.0 % at 100 steps against 59.0 / 59.5 % with PEFT's default layers (query_key_value, dense_4h_to_h) and
     /// the head. A tied head is the embedding, no linear layer: none to adapt.
     /// </summary>
-    public static string[] TargetModules(ModelConfig config) => config.ModelType == "gpt_neox"
-        ? ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "embed_out"]
-        : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", .. (config.TieWordEmbeddings ? [] : new[] { "lm_head" })];
+    public static string[] TargetModules(ModelConfig config) =>
+        AdapterParameterCount.Sites(ParameterLayout.For(config)).Select(s => s.Name).Distinct().ToArray();
 
     /// <summary>The completion follows the prompt as in the few-shot protocol: "…감정:" + " 긍정".</summary>
     public const string SftTemplate = "{instruction}{|} {output}";
