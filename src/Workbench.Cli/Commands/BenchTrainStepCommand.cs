@@ -161,8 +161,7 @@ public static class BenchTrainStepCommand
         double seconds = times[times.Count / 2];
         var planOptions = new PlanOptions
         {
-            Method = quant is null ? FineTuneMethod.Lora : FineTuneMethod.Qlora, Rank = r, Seq = seq, Batch = batch,
-            QuantType = quant?.Type.Name() ?? "nf4", DoubleQuant = quant?.DoubleQuant ?? false, BlockSize = quant?.BlockSize ?? 64,
+            Method = AdapterMethod.Lora, Quantization = quant, Rank = r, Seq = seq, Batch = batch,
             GradientCheckpointing = checkpointing, Optimizer8bit = optimizer is AdamW8bit, FrozenBytes = 4,
         };
         return new JsonObject

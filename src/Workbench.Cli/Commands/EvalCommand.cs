@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Workbench.Adapters;
-using Workbench.Engine.Nn;
+using Workbench.Backends;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Workbench.Data;
@@ -83,8 +83,7 @@ public static class EvalCommand
             fewShot.Prompt(promptName);
             tokenizer = Tokenizer.Load(a.Model);
             items = FewShotSampler.Create(fewShot, tokenizer).Render(promptName);
-            lm = CausalLM.Load(a.Model);
-            if (a.Adapter is not null) PeftFormat.Load((Module)lm, a.Adapter);   // adapter layers wrap the base in place
+            lm = ComputeBackends.Default.Load(a.Model, new InferenceSetup { AdapterDirectory = a.Adapter });
         }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException
                                    or NotSupportedException or DataFormatException or TaskDefinitionException or KeyNotFoundException)

@@ -142,5 +142,5 @@ public static class InfoCommand
         return u == 0 ? $"{bytes} B" : $"{value:F2} {units[u]}";
     }
 
-    private static string Snake(ParameterGroup g) => g.ToString().ToLowerInvariant();
+    private static string Snake(ParameterGroup g) => EnumSpelling.Name(g);
 }

@@ -1,4 +1,3 @@
-using Workbench.Engine.Nn;
 using Workbench.Models;
 using System.CommandLine;
 using System.Text.Json.Nodes;
@@ -36,10 +35,10 @@ public static class MergeCommand
         int layers;
         try
         {
-            var peft = PeftFormat.Load((Module)CausalLM.Load(baseDir), adapterDir);
+            var peft = PeftModel.Load(CausalLM.Load(baseDir), adapterDir);
             method = peft.Config(peft.ActiveAdapter).PeftType;
             layers = peft.Layers().Count();
-            files = StandaloneExport.Export(AdapterMerge.MergeAndUnload(peft), baseDir, outDir, force);
+            files = StandaloneExport.Export(peft.MergeAndUnload(), baseDir, outDir, force);
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException or NotSupportedException or KeyNotFoundException)
         {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Workbench.Adapters;
 using Workbench.Models;
+using Workbench.Quantization;
 using Workbench.Training;
 
 namespace Workbench.Cli.Commands;
@@ -32,17 +34,18 @@ public static class PlanCommand
         {
             var path = pr.GetValue(config)!;
             if (!Directory.Exists(path) && !File.Exists(path)) return CliOutput.Fail($"{path}: no such file or directory");
-            if (!Enum.TryParse<FineTuneMethod>(pr.GetValue(method), ignoreCase: true, out var m))
-                return CliOutput.Fail($"plan: unknown --method '{pr.GetValue(method)}' (qlora, lora, ia3 or full)");
+            (AdapterMethod Method, bool Quantized) m;
+            try { m = RunMethod.Parse(pr.GetValue(method)!); }
+            catch (ArgumentException) { return CliOutput.Fail($"plan: unknown --method '{pr.GetValue(method)}' ({string.Join(", ", RunMethod.Names)})"); }
             if (pr.GetValue(quantType) is not ("nf4" or "fp4")) return CliOutput.Fail($"plan: --quant-type must be nf4 or fp4, not '{pr.GetValue(quantType)}'");
             if (pr.GetValue(rank) <= 0 || pr.GetValue(seq) <= 0 || pr.GetValue(batch) <= 0) return CliOutput.Fail("plan: --r, --seq and --batch must be positive");
             ModelConfig modelConfig;
             MemoryPlan plan;
             var options = new PlanOptions
             {
-                Method = m, Rank = pr.GetValue(rank), Seq = pr.GetValue(seq), Batch = pr.GetValue(batch),
+                Method = m.Method, Rank = pr.GetValue(rank), Seq = pr.GetValue(seq), Batch = pr.GetValue(batch),
                 Targets = pr.GetValue(targets)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                QuantType = pr.GetValue(quantType)!, DoubleQuant = pr.GetValue(doubleQuant),
+                Quantization = m.Quantized ? new QuantOptions { Type = QuantTypes.Parse(pr.GetValue(quantType)!), DoubleQuant = pr.GetValue(doubleQuant) } : null,
                 GradientCheckpointing = pr.GetValue(checkpointing), Optimizer8bit = pr.GetValue(optim8bit),
             };
             try
@@ -62,13 +65,13 @@ public static class PlanCommand
     /// <summary>The plan as flat JSON: every part in bytes, and the settings it was made for.</summary>
     public static JsonObject Report(MemoryPlan plan, PlanOptions o) => new()
     {
-        ["method"] = o.Method.ToString().ToLowerInvariant(),
+        ["method"] = RunMethod.Name(o.Method, o.Quantization is not null),
         ["r"] = o.Rank,
         ["seq"] = o.Seq,
         ["batch"] = o.Batch,
         ["gradient_checkpointing"] = o.GradientCheckpointing,
-        ["quant_type"] = o.Method == FineTuneMethod.Qlora ? o.QuantType : null,
-        ["double_quant"] = o.Method == FineTuneMethod.Qlora ? o.DoubleQuant : null,
+        ["quant_type"] = o.Quantization?.Type.Name(),
+        ["double_quant"] = o.Quantization?.DoubleQuant,
         ["optimizer"] = o.Optimizer8bit ? "adamw_8bit" : "adamw",
         ["parameters"] = plan.Parameters,
         ["trainable_parameters"] = plan.TrainableParameters,

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Spectre.Console;
 using Workbench.Data;
 using Workbench.Training;
+using Workbench.Formats;
 
 namespace Workbench.Cli.Commands;
 
@@ -58,7 +59,7 @@ public static class TrainCommand
         var log = asJson ? Console.Error : Console.Out;
         foreach (var w in run.Warnings) Console.Error.WriteLine($"wb: warning: {w}");
         var t = run.Trainer;
-        log.WriteLine($"training {run.Config.Adapter.ToString().ToLowerInvariant()}: {t.TrainableParameters:N0} of {t.TotalParameters:N0} parameters, " +
+        log.WriteLine($"training {EnumSpelling.Name(run.Config.Adapter)}: {t.TrainableParameters:N0} of {t.TotalParameters:N0} parameters, " +
                       $"{run.Examples.Count} sequences, {t.TotalSteps} steps{(run.ResumedFrom is null ? "" : $", resumed from {run.ResumedFrom}")}");
 
         using var cancellation = new CancellationTokenSource();

@@ -3,10 +3,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Workbench.Adapters;
 using Workbench.Adapters.Merge;
+using Workbench.Backends;
 using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Engine;
-using Workbench.Engine.Nn;
 using Workbench.Evaluation;
 using Workbench.Models;
 using Workbench.Notebooks;
@@ -68,14 +68,17 @@ public interface IDemoProgress
 /// </summary>
 public static class DemoPipeline
 {
-    /// <summary>How each method adapts the base: PEFT config values and a learning rate (constant after warmup).</summary>
-    public sealed record Method(string Name, AdapterMethod Adapter, double LearningRate, bool Quantized);
+    /// <summary>How the demo trains one method: the adapter, whether the base is 4-bit (QLoRA), a learning rate (constant after warmup).</summary>
+    public sealed record Recipe(AdapterMethod Method, bool Quantized, double LearningRate)
+    {
+        public string Name => RunMethod.Name(Method, Quantized);
+    }
 
-    public static readonly Method[] Methods =
+    public static readonly Recipe[] Recipes =
     [
-        new("ia3", AdapterMethod.Ia3, 1e-1, Quantized: false),
-        new("lora", AdapterMethod.Lora, 2e-3, Quantized: false),
-        new("qlora", AdapterMethod.Lora, 2e-3, Quantized: true),
+        new(AdapterMethod.Ia3, Quantized: false, 1e-1),
+        new(AdapterMethod.Lora, Quantized: false, 2e-3),
+        new(AdapterMethod.Lora, Quantized: true, 2e-3),
     ];
 
     /// <summary>
@@ -131,18 +134,18 @@ public static class DemoPipeline
 
         Evaluate("base", LoadForInference(o.ModelDir));
         var runs = new List<MethodRun>();
-        foreach (var method in Methods)
+        foreach (var recipe in Recipes)
         {
-            var (model, run) = Train(o, method, tokenizer, progress);
-            var s = Evaluate(method.Name, model);
+            var (model, run) = Train(o, recipe, progress);
+            var s = Evaluate(recipe.Name, model);
             runs.Add(run with { InferenceSeconds = s.Prompt1.WallSeconds + s.Prompt2.WallSeconds });
         }
 
         var best = scores.Where(s => s.Model != "base").MaxBy(s => s.Mean)!.Model;
         var mergedDir = Path.Combine(o.OutDir, "merged");
         progress.Log($"merging the best adapter ({best}) into {mergedDir}");
-        var peft = PeftFormat.Load((Module)CausalLM.Load(o.ModelDir), Path.Combine(o.OutDir, best));
-        StandaloneExport.Export(AdapterMerge.MergeAndUnload(peft), o.ModelDir, mergedDir, force: true);
+        var peft = PeftModel.Load(CausalLM.Load(o.ModelDir), Path.Combine(o.OutDir, best));
+        StandaloneExport.Export(peft.MergeAndUnload(), o.ModelDir, mergedDir, force: true);
         Evaluate($"merged ({best})", LoadForInference(mergedDir));
 
         var reportPath = Path.Combine(o.OutDir, "report.html");
@@ -154,7 +157,7 @@ public static class DemoPipeline
     }
 
     /// <summary>A model for scoring: a small model's weights widened to fp32 once (a few MB) rather than in every product.</summary>
-    private static ICausalLM LoadForInference(string dir) => CausalLM.Load(dir, DType.F32);
+    private static ICausalLM LoadForInference(string dir) => ComputeBackends.Default.Load(dir, new InferenceSetup { BaseDType = DType.F32 });
 
     private static readonly JsonSerializerOptions Readable = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -179,28 +182,26 @@ public static class DemoPipeline
     }
 
     /// <summary>
-    /// Trains one method with the ordinary <see cref="Trainer"/> on packed blocks (several reviews and answers in a row,
-    /// as in a few-shot context); returns the adapted model (in eval mode) and its run.
+    /// Trains one method as <c>wb train</c> does (<see cref="TrainingRun"/>) on packed blocks (several reviews and answers in
+    /// a row, as in a few-shot context); returns the adapted model (in evaluation mode) and its run.
     /// </summary>
-    private static (ICausalLM Model, MethodRun Run) Train(DemoOptions o, Method method, ITokenizer tokenizer, IDemoProgress progress)
+    private static (ICausalLM Model, MethodRun Run) Train(DemoOptions o, Recipe recipe, IDemoProgress progress)
     {
         var baseConfig = ModelConfig.Load(o.ModelDir);
         var config = new TrainingConfig
         {
-            BaseModel = o.ModelDir, Adapter = method.Adapter, TargetModules = TargetModules(baseConfig), LoraR = 8, LoraAlpha = 16,
-            Quantization = method.Quantized ? BaseQuantization.Nf4 : BaseQuantization.None, DoubleQuant = method.Quantized,
+            BaseModel = o.ModelDir, Adapter = recipe.Method, TargetModules = TargetModules(baseConfig), LoraR = 8, LoraAlpha = 16,
+            Quantization = recipe.Quantized ? QuantType.Nf4 : null, DoubleQuant = recipe.Quantized,
             TorchDtype = BaseDType.Float32, Data = o.SftData, Template = SftTemplate, Packing = true,
             MaxLength = Math.Min(o.MaxLength, baseConfig.MaxPositions), MicroBatchSize = o.MicroBatchSize,
-            LearningRate = method.LearningRate, LrSchedulerType = LrSchedulerType.Constant, WarmupSteps = Math.Min(10, o.Steps / 5),
-            MaxSteps = o.Steps, Seed = o.Seed, OutputDir = Path.Combine(o.OutDir, method.Name), LoggingSteps = 1,
+            LearningRate = recipe.LearningRate, LrSchedulerType = LrSchedulerType.Constant, WarmupSteps = Math.Min(10, o.Steps / 5),
+            MaxSteps = o.Steps, Seed = o.Seed, OutputDir = Path.Combine(o.OutDir, recipe.Name), LoggingSteps = 1,
         }.Validate("demo");
-        var model = TrainingModel.LoadBase(config);
-        var examples = TrainingData.Load(config, tokenizer);
-        var peft = TrainingModel.Prepare((Module)model, config)!;
-        var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer)) { AdapterRuntime = peft.Runtime };
-        progress.Log($"training {method.Name}: {trainer.TrainableParameters:N0} of {trainer.TotalParameters:N0} parameters, {o.Steps} steps");
+        var run = TrainingRun.Create(config);
+        var trainer = run.Trainer;
+        progress.Log($"training {recipe.Name}: {trainer.TrainableParameters:N0} of {trainer.TotalParameters:N0} parameters, {o.Steps} steps");
         var losses = new List<(int, double)>();
-        string label = $"train {method.Name}";
+        string label = $"train {recipe.Name}";
         trainer.OnStep = s =>
         {
             losses.Add((s.Step, s.Loss));
@@ -208,8 +209,7 @@ public static class DemoPipeline
         };
         trainer.Train();
         double seconds = trainer.State.ElapsedSeconds;   // the optimizer steps, without the final checkpoint
-        PeftFormat.Save(peft, config.OutputDir);
-        peft.Train(false);
-        return (model, new MethodRun(method.Name, trainer.TrainableParameters, trainer.TotalParameters, seconds, 0, losses, config.OutputDir));
+        run.SaveAdapter();
+        return (run.Model.Model, new MethodRun(recipe.Name, trainer.TrainableParameters, trainer.TotalParameters, seconds, 0, losses, config.OutputDir));
     }
 }

@@ -1,13 +1,13 @@
 namespace Workbench.Adapters;
 
 /// <summary>
-/// The fields every PEFT adapter config shares (PeftConfig). Each method's config adds its own; <see cref="PeftFormat"/>
-/// reads and writes them with PEFT's field names in adapter_config.json.
+/// The fields every PEFT adapter config shares (PeftConfig). Each method's config adds its own, and its
+/// <see cref="AdapterMethodDefinition"/> reads and writes them with PEFT's field names in adapter_config.json.
 /// </summary>
 public abstract record AdapterConfig
 {
-    /// <summary>"LORA" or "IA3": PEFT's peft_type.</summary>
-    public abstract string PeftType { get; }
+    /// <summary>PEFT's peft_type ("LORA", "IA3"), from the method's definition.</summary>
+    public string PeftType => AdapterMethods.Of(this).PeftType;
     public string TaskType { get; init; } = "CAUSAL_LM";
     public string? BaseModelNameOrPath { get; init; }
     public string? Revision { get; init; }
@@ -19,7 +19,4 @@ public abstract record AdapterConfig
     public IReadOnlyList<string>? ModulesToSave { get; init; }
     /// <summary>The base layer stores its weight as [in, out] (GPT-2 Conv1D). Always false for our Linear, as PEFT forces it.</summary>
     public bool FanInFanOut { get; init; }
-
-    /// <summary>Default target modules per model_type (PEFT's TRANSFORMERS_MODELS_TO_*_TARGET_MODULES_MAPPING).</summary>
-    public abstract IReadOnlyDictionary<string, string[]> DefaultTargets { get; }
 }

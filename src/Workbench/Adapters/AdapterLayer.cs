@@ -4,11 +4,11 @@ using Workbench.Engine.Nn;
 namespace Workbench.Adapters;
 
 /// <summary>
-/// Training state shared by the adapter layers of one model: the training flag turns dropout on, and the step
-/// (set by the trainer before each forward, one value per micro-batch) seeds it, so that a layer run again under
-/// gradient checkpointing draws the same mask.
+/// Adapter dropout, shared by the adapter layers of one model: the training flag turns it on, and the step (set by
+/// the trainer before each forward, one value per micro-batch) with the seed and the layer seeds its masks, so that a
+/// layer run again under gradient checkpointing, or a resumed run, draws the same mask.
 /// </summary>
-public sealed class AdapterRuntime
+public sealed class AdapterDropout
 {
     public bool Training { get; set; }
     public long Step { get; set; }
@@ -22,17 +22,17 @@ public sealed class AdapterRuntime
 /// </summary>
 public abstract class AdapterLayer : LinearLayer
 {
-    protected AdapterLayer(LinearLayer baseLayer, AdapterRuntime runtime, int siteId)
+    protected AdapterLayer(LinearLayer baseLayer, AdapterDropout dropout, int siteId)
     {
         AddModule("base_layer", baseLayer);
-        Runtime = runtime;
+        Dropout = dropout;
         SiteId = siteId;
     }
 
     public LinearLayer BaseLayer => Child<LinearLayer>("base_layer");
     public override int InFeatures => BaseLayer.InFeatures;
     public override int OutFeatures => BaseLayer.OutFeatures;
-    public AdapterRuntime Runtime { get; }
+    public AdapterDropout Dropout { get; }
     /// <summary>A stable id of this layer's path, mixed into dropout seeds.</summary>
     public int SiteId { get; }
 

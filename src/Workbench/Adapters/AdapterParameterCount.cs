@@ -1,5 +1,3 @@
-using Workbench.Adapters.Ia3;
-using Workbench.Adapters.Lora;
 using Workbench.Models;
 
 namespace Workbench.Adapters;
@@ -17,33 +15,12 @@ public sealed record AdapterParameterCount(long Trainable, long Total, long Base
 
     public static AdapterParameterCount For(ModelConfig model, AdapterConfig adapter)
     {
+        var method = AdapterMethods.Of(adapter);
         var layout = ParameterLayout.For(model);
         var sites = Sites(layout);
-        var targets = TargetResolver.Resolve(adapter.TargetModules, sites, model.ModelType, adapter.DefaultTargets, adapter.PeftType);
+        var targets = TargetResolver.Resolve(adapter.TargetModules, sites, model.ModelType, method.DefaultTargets, adapter.PeftType);
         var chosen = TargetResolver.Select(sites, targets, adapter.PeftType);
-
-        long added, unfrozen = 0;
-        switch (adapter)
-        {
-            case LoraConfig lora:
-                lora.Validate();
-                // A [r, in] + B [out, r] per layer
-                added = chosen.Sum(s => (long)lora.RankFor(s.Path) * (s.InFeatures + s.OutFeatures));
-                unfrozen = lora.Bias switch
-                {
-                    "all" => layout.Parameters.Where(p => p.Name.Contains("bias")).Sum(p => p.Numel),
-                    "lora_only" => chosen.Where(s => s.HasBias).Sum(s => (long)s.OutFeatures),
-                    _ => 0,
-                };
-                break;
-            case Ia3Config ia3:
-                var ff = ia3.FeedforwardModules ?? (Ia3Config.FeedforwardDefaults.TryGetValue(model.ModelType, out var names) ? TargetModules.Of(names) : null);
-                // (1, in) per feed-forward layer, (out, 1) per other layer
-                added = chosen.Sum(s => ff is not null && ff.Matches(s.Path) ? (long)s.InFeatures : s.OutFeatures);
-                break;
-            default:
-                throw new NotSupportedException($"AdapterParameterCount: no count for {adapter.GetType().Name}");
-        }
+        var (added, unfrozen) = method.CountParameters(adapter, layout, chosen);
         long copies = ModulesToSave(layout, adapter.ModulesToSave);
         long baseCount = layout.TotalParameters;
         return new(added + copies + unfrozen, baseCount + added + copies, baseCount, chosen.Select(s => s.Path).ToList());

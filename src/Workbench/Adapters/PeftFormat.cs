@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Workbench.Adapters.Ia3;
-using Workbench.Adapters.Lora;
 using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Formats;
@@ -47,7 +45,8 @@ public static class PeftFormat
     /// Loads a PEFT adapter directory into <paramref name="model"/> (frozen first) as the adapter
     /// <paramref name="adapterName"/>. Every key must fit: missing, unexpected or mis-shaped tensors are an error.
     /// </summary>
-    public static PeftModel Load(Module model, string directory, string adapterName = "default", bool isTrainable = false, string? modelType = null)
+    public static PeftModel<TModel> Load<TModel>(TModel model, string directory, string adapterName = "default", bool isTrainable = false, string? modelType = null)
+        where TModel : Module
     {
         var config = ReadConfig(directory) with { InferenceMode = !isTrainable };
         var peft = PeftModel.Create(model, config, adapterName, modelType: modelType);
@@ -76,7 +75,7 @@ public static class PeftFormat
             foreach (var (key, tensor) in layer.AdapterTensors(adapter))
                 entries[$"{path}.{key}"] = (tensor, v => layer.LoadAdapterTensor(adapter, key, v));
         }
-        var plain = config is LoraConfig lora ? LoraInjector.TrainableBiases(peft, lora.Bias).Select(b => b.Key) : [];
+        var plain = AdapterMethods.Of(config).TrainedBaseParameters(peft, config);
         if (config.ModulesToSave is { Count: > 0 } modules)
         {
             var match = TargetModules.Of(modules);
@@ -139,42 +138,7 @@ public static class PeftFormat
             ["target_modules"] = Targets(config.TargetModules),
             ["task_type"] = config.TaskType,
         };
-        switch (config)
-        {
-            case LoraConfig c:
-                fields["r"] = c.R;
-                fields["lora_alpha"] = Number(c.LoraAlpha);
-                fields["lora_dropout"] = Number(c.LoraDropout, forceFloat: true);
-                fields["bias"] = c.Bias;
-                fields["init_lora_weights"] = c.InitLoraWeights switch
-                {
-                    LoraInit.Gaussian => JsonValue.Create("gaussian"),
-                    LoraInit.Random => JsonValue.Create(false),
-                    _ => JsonValue.Create(true),
-                };
-                fields["use_rslora"] = c.UseRsLora;
-                fields["use_dora"] = false;
-                fields["use_qalora"] = false;
-                fields["qalora_group_size"] = 16;
-                fields["lora_bias"] = false;
-                fields["rank_pattern"] = new JsonObject(c.RankPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
-                fields["alpha_pattern"] = new JsonObject(c.AlphaPattern.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Number(kv.Value))));
-                fields["layers_pattern"] = null;
-                fields["layers_to_transform"] = null;
-                fields["layer_replication"] = null;
-                fields["loftq_config"] = new JsonObject();
-                fields["megatron_config"] = null;
-                fields["megatron_core"] = "megatron.core";
-                fields["corda_config"] = null;
-                fields["eva_config"] = null;
-                fields["target_parameters"] = null;
-                fields["trainable_token_indices"] = null;
-                break;
-            case Ia3Config c:
-                fields["feedforward_modules"] = Targets(c.FeedforwardModules);
-                fields["init_ia3_weights"] = c.InitIa3Weights;
-                break;
-        }
+        AdapterMethods.Of(config).WriteFields(config, fields);
         var root = new JsonObject(fields);
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
@@ -189,16 +153,9 @@ public static class PeftFormat
         catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new AdapterFormatException($"{file}: not a JSON object ({e.Message})"); }
         var f = new Fields(root, file);
         var peftType = f.String("peft_type") ?? throw f.Error("peft_type", "is required");
-        AdapterConfig config = peftType switch
-        {
-            "LORA" => ReadLora(f),
-            "IA3" => new Ia3Config
-            {
-                FeedforwardModules = f.Targets("feedforward_modules"),
-                InitIa3Weights = f.Bool("init_ia3_weights", true),
-            },
-            _ => throw f.Error("peft_type", $"'{peftType}' is not supported (LORA, IA3)"),
-        };
+        var method = AdapterMethods.ForPeftType(peftType)
+                     ?? throw f.Error("peft_type", $"'{peftType}' is not supported ({string.Join(", ", AdapterMethods.All.Select(m => m.PeftType))})");
+        var config = method.ReadFields(f);
         f.RequireNull("exclude_modules");
         return config with
         {
@@ -212,42 +169,12 @@ public static class PeftFormat
         };
     }
 
-    private static LoraConfig ReadLora(Fields f)
-    {
-        if (f.Bool("use_dora", false)) throw f.Error("use_dora", "DoRA is not supported");
-        if (f.Bool("lora_bias", false)) throw f.Error("lora_bias", "a bias on lora_B is not supported");
-        f.RequireNull("layers_to_transform");
-        f.RequireNull("layer_replication");
-        var init = f.Node("init_lora_weights") switch
-        {
-            null => LoraInit.Default,
-            JsonValue v when v.GetValueKind() == JsonValueKind.True => LoraInit.Default,
-            JsonValue v when v.GetValueKind() == JsonValueKind.False => LoraInit.Random,
-            JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "gaussian" => LoraInit.Gaussian,
-            var other => throw f.Error("init_lora_weights", $"{other.ToJsonString()} is not supported (true, false, \"gaussian\")"),
-        };
-        var config = new LoraConfig
-        {
-            R = f.Int("r", 8),
-            LoraAlpha = (float)f.Double("lora_alpha", 8),
-            LoraDropout = (float)f.Double("lora_dropout", 0),
-            Bias = f.String("bias") ?? "none",
-            InitLoraWeights = init,
-            UseRsLora = f.Bool("use_rslora", false),
-            RankPattern = f.Map("rank_pattern", n => n.GetValue<int>()),
-            AlphaPattern = f.Map("alpha_pattern", n => (float)n.GetValue<double>()),
-        };
-        try { config.Validate(); }
-        catch (ArgumentException e) { throw new AdapterFormatException($"{f.File}: {e.Message}"); }
-        return config;
-    }
+    internal static JsonNode? Targets(TargetModules? t) => t is null ? null : t.Names is { } names ? Strings(names) : JsonValue.Create(t.Pattern);
 
-    private static JsonNode? Targets(TargetModules? t) => t is null ? null : t.Names is { } names ? Strings(names) : JsonValue.Create(t.Pattern);
-
-    private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
+    internal static JsonArray Strings(IEnumerable<string> items) => new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
 
     /// <summary>A number as Python's json writes it: whole floats keep ".0" when the field is a float.</summary>
-    private static JsonNode Number(float value, bool forceFloat = false)
+    internal static JsonNode Number(float value, bool forceFloat = false)
     {
         if (!forceFloat && value == MathF.Floor(value) && Math.Abs(value) < 1e9) return JsonValue.Create((long)value);
         var text = ((double)(decimal)value).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
@@ -256,7 +183,7 @@ public static class PeftFormat
     }
 
     /// <summary>Typed reads of adapter_config.json fields; JSON null or absence gives the default.</summary>
-    private sealed class Fields(JsonObject root, string file)
+    internal sealed class Fields(JsonObject root, string file)
     {
         public string File => file;
         public AdapterFormatException Error(string field, string problem) => new($"{file}: field '{field}': {problem}");

@@ -1,5 +1,4 @@
-using Workbench.Adapters.Ia3;
-using Workbench.Adapters.Lora;
+using Workbench.Adapters.Merge;
 using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Models;
@@ -9,9 +8,12 @@ namespace Workbench.Adapters;
 /// <summary>
 /// A base model with named adapters of one method injected into it (PEFT's PeftModel). The base is frozen; the
 /// adapter layers replace the targeted linear layers in place, so the model's own Forward runs them. State-dict
-/// keys are the base model's, prefixed <c>base_model.model.</c> on disk (<see cref="PeftFormat"/>).
+/// keys are the base model's, prefixed <c>base_model.model.</c> on disk (<see cref="PeftFormat"/>). PEFT's verbs are
+/// its methods: <see cref="Save"/>, <see cref="Load{TModel}"/>, <see cref="LoadAdapter"/>, <see cref="SetAdapter"/>,
+/// <see cref="DisableAdapters"/>, <see cref="AddWeightedAdapter"/>, and on <see cref="PeftModel{TModel}"/>, which keeps
+/// the model's own type, <c>MergeAndUnload</c> and <c>Unload</c>.
 /// </summary>
-public sealed class PeftModel
+public class PeftModel
 {
     private readonly Dictionary<string, AdapterConfig> configs = [];
     private readonly List<string> order = [];
@@ -20,33 +22,54 @@ public sealed class PeftModel
 
     public Module Model { get; }
     public string ModelType { get; }
-    public AdapterRuntime Runtime { get; }
+    /// <summary>Whether adapter dropout is on, and what seeds its masks.</summary>
+    public AdapterDropout Dropout { get; }
     public string ActiveAdapter { get; private set; } = "";
 
     public IReadOnlyList<string> AdapterNames => order;
     public AdapterConfig Config(string adapter) => configs.TryGetValue(adapter, out var c) ? c
         : throw new KeyNotFoundException($"PeftModel: no adapter '{adapter}' (have {string.Join(", ", order)})");
 
-    private PeftModel(Module model, string modelType, long seed)
+    private protected PeftModel(Module model, string modelType, long seed)
     {
         Model = model;
         ModelType = modelType;
-        Runtime = new AdapterRuntime { Seed = seed };
+        Dropout = new AdapterDropout { Seed = seed };
     }
 
     /// <summary>
-    /// Freezes <paramref name="model"/> and injects a first adapter. The model type (for default targets) comes from
-    /// the model's config when it is an <see cref="ICausalLM"/>. <paramref name="seed"/> seeds initialisation and dropout.
+    /// Freezes <paramref name="model"/> and injects a first adapter (PEFT's get_peft_model). The model type (for
+    /// default targets) comes from the model's config when it is an <see cref="ICausalLM"/>. <paramref name="seed"/>
+    /// seeds initialisation and dropout.
     /// </summary>
-    public static PeftModel Create(Module model, AdapterConfig config, string adapterName = "default", long seed = 0, string? modelType = null)
+    public static PeftModel<TModel> Create<TModel>(TModel model, AdapterConfig config, string adapterName = "default", long seed = 0, string? modelType = null)
+        where TModel : Module
     {
         var type = modelType ?? (model as ICausalLM)?.Config.ModelType
                    ?? throw new ArgumentException("PeftModel: the model type is unknown; pass modelType");
         model.Freeze();
-        var peft = new PeftModel(model, type, seed);
+        var peft = new PeftModel<TModel>(model, type, seed);
         peft.AddAdapter(adapterName, config);
         return peft;
     }
+
+    /// <summary>A saved adapter folder loaded onto <paramref name="model"/> (PEFT's PeftModel.from_pretrained).</summary>
+    public static PeftModel<TModel> Load<TModel>(TModel model, string directory, string adapterName = "default", bool isTrainable = false,
+        string? modelType = null) where TModel : Module => PeftFormat.Load(model, directory, adapterName, isTrainable, modelType);
+
+    /// <summary>Adds a saved adapter under <paramref name="adapterName"/>; it becomes the active one (PEFT's load_adapter).</summary>
+    public void LoadAdapter(string directory, string adapterName, bool isTrainable = false) =>
+        PeftFormat.LoadAdapter(this, directory, adapterName, isTrainable);
+
+    /// <summary>Writes every adapter (or the given ones) as PEFT files (save_pretrained); returns the folders written.</summary>
+    public IReadOnlyList<string> Save(string directory, IEnumerable<string>? adapters = null) => PeftFormat.Save(this, directory, adapters);
+
+    /// <summary>
+    /// A new adapter <paramref name="newName"/> combining existing ones with weights (PEFT's add_weighted_adapter;
+    /// <paramref name="combinationType"/> "linear", "cat" or "svd" as <see cref="WeightedAdapter"/> implements them).
+    /// </summary>
+    public void AddWeightedAdapter(IReadOnlyList<string> adapters, IReadOnlyList<float> weights, string newName, string combinationType = "svd") =>
+        WeightedAdapter.Add(this, adapters, weights, newName, combinationType);
 
     /// <summary>Injects another adapter of the same method; it is trainable and becomes the active one.</summary>
     public void AddAdapter(string name, AdapterConfig config)
@@ -54,12 +77,7 @@ public sealed class PeftModel
         if (configs.ContainsKey(name)) throw new ArgumentException($"PeftModel: adapter '{name}' already exists");
         if (order.Count > 0 && configs[order[0]].PeftType != config.PeftType)
             throw new ArgumentException($"PeftModel: cannot mix {config.PeftType} with {configs[order[0]].PeftType} adapters in one model");
-        var resolved = config switch
-        {
-            LoraConfig lora => (AdapterConfig)LoraInjector.Inject(this, name, lora),
-            Ia3Config ia3 => Ia3Injector.Inject(this, name, ia3),
-            _ => throw new NotSupportedException($"PeftModel: no injector for {config.GetType().Name}"),
-        };
+        var resolved = AdapterMethods.Of(config).Inject(this, name, config);
         configs[name] = resolved;
         order.Add(name);
         if (resolved.ModulesToSave is { Count: > 0 } modules) MakeTrainableCopies(modules);
@@ -98,7 +116,7 @@ public sealed class PeftModel
     }
 
     /// <summary>Turns dropout on (training) or off (evaluation).</summary>
-    public void Train(bool training = true) => Runtime.Training = training;
+    public void Train(bool training = true) => Dropout.Training = training;
 
     /// <summary>Every adapter layer with its dotted path.</summary>
     public IEnumerable<(string Path, AdapterLayer Layer)> Layers() =>
@@ -134,7 +152,7 @@ public sealed class PeftModel
 
     /// <summary>A generator for one adapter's initial values at one layer, independent of injection order.</summary>
     internal Random RngFor(string adapter, string path) =>
-        new(unchecked((int)DropoutMask.Seed(Runtime.Seed, AdapterLayer.StableId(adapter), AdapterLayer.StableId(path))));
+        new(unchecked((int)DropoutMask.Seed(Dropout.Seed, AdapterLayer.StableId(adapter), AdapterLayer.StableId(path))));
 
     /// <summary>Parameters trainable now, and all parameters (base, adapters, and originals kept for modules_to_save).</summary>
     public (long Trainable, long Total) ParameterCounts()
@@ -188,5 +206,27 @@ public sealed class PeftModel
     private sealed class Scope(Action dispose) : IDisposable
     {
         public void Dispose() => dispose();
+    }
+}
+
+/// <summary>A <see cref="PeftModel"/> that keeps its model's type, so merging or unloading hands back the model as it was made.</summary>
+public sealed class PeftModel<TModel> : PeftModel where TModel : Module
+{
+    internal PeftModel(TModel model, string modelType, long seed) : base(model, modelType, seed) => Model = model;
+
+    public new TModel Model { get; }
+
+    /// <summary>Folds the active adapter (or the given ones) into the base weights and removes the adapter layers (merge_and_unload).</summary>
+    public TModel MergeAndUnload(IReadOnlyList<string>? adapters = null)
+    {
+        AdapterMerge.MergeAndUnload(this, adapters);
+        return Model;
+    }
+
+    /// <summary>Removes every adapter without merging: the base model as it was (unload).</summary>
+    public TModel Unload()
+    {
+        AdapterMerge.Unload(this);
+        return Model;
     }
 }

@@ -29,6 +29,14 @@ public sealed record TargetModules
 
     public static TargetModules AllLinear { get; } = new(null, AllLinearName);
 
+    /// <summary>A run config's list: empty → null (PEFT's defaults for the model type), ["all-linear"], or names.</summary>
+    public static TargetModules? FromList(IReadOnlyList<string> names) => names switch
+    {
+        [] => null,
+        [AllLinearName] => AllLinear,
+        _ => Of(names),
+    };
+
     /// <summary>No module (an IA3 adapter without feed-forward modules: feedforward_modules []).</summary>
     public static TargetModules None { get; } = new([], null);
 

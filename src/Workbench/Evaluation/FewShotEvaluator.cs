@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Workbench.Data.FewShot;
-using Workbench.Engine;
 using Workbench.Models;
 using Workbench.Tokenizers;
 
@@ -36,13 +35,12 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
     {
         var wall = Stopwatch.StartNew();
         var results = new List<FewShotItemResult>(items.Count);
-        using (GradMode.NoGrad())
-            for (int start = 0; start < items.Count; start += scoring == FewShotScoring.Generate ? 1 : BatchSize)
-            {
-                var batch = items.Skip(start).Take(scoring == FewShotScoring.Generate ? 1 : BatchSize).ToList();
-                results.AddRange(scoring == FewShotScoring.Generate ? [Generate(batch[0])] : LogLikelihood(batch));
-                Progress?.Invoke(results.Count, items.Count);
-            }
+        for (int start = 0; start < items.Count; start += scoring == FewShotScoring.Generate ? 1 : BatchSize)
+        {
+            var batch = items.Skip(start).Take(scoring == FewShotScoring.Generate ? 1 : BatchSize).ToList();
+            results.AddRange(scoring == FewShotScoring.Generate ? [Generate(batch[0])] : LogLikelihood(batch));
+            Progress?.Invoke(results.Count, items.Count);
+        }
         return FewShotResult.From(task, prompt, scoring, items.Count == 0 ? [] : items[0].Choices, results, wall.Elapsed.TotalSeconds);
     }
 
@@ -62,15 +60,15 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
         bool truncated = input.Length > keep;
         if (truncated) input = input[^keep..];
 
-        var cache = new KvCache(Model.Config.NumLayers, 1);
+        var cache = Model.NewCache(1);
         var generated = new List<int>();
         long tokens = 0;
         string answer = "";
         for (int step = 0; step < budget; step++)
         {
-            var last = Model.HiddenStates(input, 1, input.Length, cache).Narrow(1, input.Length - 1, 1);   // (1, 1, C)
+            var logits = Model.Logits(input, 1, input.Length, cache, rows: [input.Length - 1]);                // (1, V): the last position
             tokens += input.Length;
-            int next = ArgMax(Model.LmHead(last).Contiguous().Span);                                        // (1, 1, V)
+            int next = ArgMax(logits);
             if (next == Tokenizer.EosId) break;
             generated.Add(next);
             input = [next];
@@ -116,11 +114,11 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
         var first = requests.Select((r, b) => Math.Min(shared[b], r.Min(c => c.Input.Length - c.Targets.Length))).ToArray();
         var tokens = new long[batch];
 
-        int t = shared.Max();
-        var cache = new KvCache(Model.Config.NumLayers, batch);
+        int t = shared.Max(), v = Model.Config.VocabSize;
+        var cache = Model.NewCache(batch);
         var mask = new int[batch * t];                                                         // [B, T]: 1 token, 0 padding
         var sharedRow = new Dictionary<(int B, int P), int>();                                // (row, position) → logits row
-        Tensor? sharedLogits = null;                                                           // (N, V)
+        float[]? sharedLogits = null;                                                          // (N, V)
         if (t > 0)
         {
             var ids = new int[batch * t];
@@ -131,18 +129,17 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
                 mask.AsSpan(b * t, shared[b]).Fill(1);
                 tokens[b] += shared[b];
             }
-            var hidden = Model.HiddenStates(ids, batch, t, cache, mask);                      // (B, T, C)
             var rows = new List<int>();
             for (int b = 0; b < batch; b++)
                 for (int p = first[b]; p < shared[b]; p++) { sharedRow[(b, p)] = rows.Count; rows.Add(b * t + p); }
-            if (rows.Count > 0) sharedLogits = Model.LmHead(Ops.Embedding(hidden.Reshape(batch * t, -1), [.. rows])).Contiguous();
+            sharedLogits = Model.Logits(ids, batch, t, cache, mask, [.. rows]);
         }
 
         var scores = requests.Select(r => new double[r.Count]).ToArray();
         for (int c = 0; c < requests.Max(r => r.Count); c++)
         {
             int own = requests.Select((r, b) => c < r.Count ? r[c].Input.Length - shared[b] : 0).Max();
-            Tensor? ownLogits = null;                                                          // (B, O, V)
+            float[]? ownLogits = null;                                                         // (B, O, V)
             if (own > 0)
             {
                 cache.Rewind(t);
@@ -158,7 +155,7 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
                     ownMask.AsSpan(b * (t + own) + t, rest.Length).Fill(1);
                     tokens[b] += rest.Length;
                 }
-                ownLogits = Model.Forward(ids, batch, own, cache, ownMask).Contiguous();
+                ownLogits = Model.Logits(ids, batch, own, cache, ownMask);
             }
             for (int b = 0; b < batch; b++)
             {
@@ -169,8 +166,7 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
                 {
                     int p = input.Length - targets.Length + j;
                     var (logits, row) = p < shared[b] ? (sharedLogits!, sharedRow[(b, p)]) : (ownLogits!, b * own + p - shared[b]);
-                    int v = VocabOf(logits);
-                    sum += LogProb(logits.Span.Slice(row * v, v), targets[j]);
+                    sum += LogProb(logits.AsSpan(row * v, v), targets[j]);
                 }
                 scores[b][c] = sum;
             }
@@ -203,8 +199,6 @@ public sealed class FewShotEvaluator(ICausalLM model, ITokenizer tokenizer)
             throw new InvalidOperationException($"continuation '{continuation}' adds no tokens to the context (context {contextLength} tokens, with it {whole.Length})");
         return whole[contextLength..];
     }
-
-    private static int VocabOf(Tensor logits) => logits.Shape[^1];
 
     /// <summary>log softmax(x)[target] = x[target] − (max + log Σ exp(x − max)).</summary>
     private static double LogProb(ReadOnlySpan<float> logits, int target)

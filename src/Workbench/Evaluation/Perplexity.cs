@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
-using Workbench.Engine;
 using Workbench.Models;
 using Workbench.Tokenizers;
 
@@ -27,14 +26,13 @@ public static class Perplexity
             throw new ArgumentOutOfRangeException(nameof(stride), stride, $"stride must be in [1, max length {maxLength}]");
         double nll = 0;
         long tokens = 0;
-        using var _ = GradMode.NoGrad();
         foreach (var ids in documents)
         {
             int previousEnd = 0;
             for (int begin = 0; begin < ids.Length; begin += stride)
             {
                 int end = Math.Min(begin + maxLength, ids.Length);
-                var logits = model.Forward(ids[begin..end], 1, end - begin).ToArray();   // (1, W, V)
+                var logits = model.Logits(ids[begin..end], 1, end - begin);                // (W, V)
                 // targets j ∈ [max(previousEnd, begin + 1), end), predicted at position j − 1
                 for (int j = Math.Max(previousEnd, begin + 1); j < end; j++)
                     nll += TokenNll(logits.AsSpan((j - 1 - begin) * model.Config.VocabSize, model.Config.VocabSize), ids[j]);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Workbench.Engine;
 using Workbench.Models;
 
 namespace Workbench.Generation;
@@ -33,16 +32,15 @@ public static class Generator
         if (room < 0) throw new ArgumentException($"Generate: a prompt of {length} tokens exceeds the model's {model.Config.MaxPositions} positions", nameof(prompts));
 
         var watch = Stopwatch.StartNew();
-        using var _ = GradMode.NoGrad();
         var (ids, mask) = LeftPad(prompts, length, options.PadId);
-        var cache = new KvCache(model.Config.NumLayers, batch);
+        var cache = model.NewCache(batch);
         var generated = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var reasons = Enumerable.Repeat(StopReason.MaxNewTokens, batch).ToArray();
         var done = new bool[batch];
         var rng = new Random(options.Seed);
 
-        var logits = model.Forward(ids, batch, length, cache, mask).ToArray();    // (B, T, V)
-        int stepLength = length;
+        // each row's last position: the logits of its next token
+        var logits = model.Logits(ids, batch, length, cache, mask, LastPositions(batch, length));   // (B, V)
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             if (step == room) { for (int b = 0; b < batch; b++) if (!done[b]) (done[b], reasons[b]) = (true, StopReason.MaxPositions); break; }
@@ -50,7 +48,7 @@ public static class Generator
             for (int b = 0; b < batch; b++)
             {
                 if (done[b]) { next[b] = options.PadId; continue; }
-                var row = logits.AsSpan(((b + 1) * stepLength - 1) * vocab, vocab);   // last position of row b
+                var row = logits.AsSpan(b * vocab, vocab);
                 next[b] = Choose(row, prompts[b].Concat(generated[b]), options, rng);
                 generated[b].Add(next[b]);
                 onToken?.Invoke(b, next[b]);
@@ -60,8 +58,7 @@ public static class Generator
             }
             if (done.All(d => d) || step == options.MaxNewTokens - 1) break;
             if (mask is not null) mask = Extend(mask, batch);
-            logits = model.Forward(next, batch, 1, cache, mask).ToArray();          // (B, 1, V)
-            stepLength = 1;
+            logits = model.Logits(next, batch, 1, cache, mask);                     // (B, V)
         }
         return new GenerationResult(generated.Select(g => g.ToArray()).ToArray(), reasons, watch.Elapsed.TotalSeconds);
     }
@@ -77,6 +74,9 @@ public static class Generator
         LogitsProcessing.TopP(scores, options.TopP);
         return LogitsProcessing.Sample(scores, rng);
     }
+
+    /// <summary>The flat index b·T + T − 1 of every row's last position.</summary>
+    private static int[] LastPositions(int batch, int length) => Enumerable.Range(0, batch).Select(b => b * length + length - 1).ToArray();
 
     /// <summary>ids [B, T] with shorter prompts padded on the left; the mask [B, T] (null when no row is padded).</summary>
     private static (int[] Ids, int[]? Mask) LeftPad(IReadOnlyList<int[]> prompts, int length, int padId)

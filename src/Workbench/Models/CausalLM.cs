@@ -16,7 +16,7 @@ public sealed class ModelLoadException(string file, string problem) : FormatExce
 public static class CausalLM
 {
     /// <summary>The *ForCausalLM of <c>config.ModelType</c>, with every parameter taken from <paramref name="weights"/>.</summary>
-    public static ICausalLM Create(ModelConfig config, WeightSource weights) => config.ModelType switch
+    public static CausalLMModule Create(ModelConfig config, WeightSource weights) => config.ModelType switch
     {
         "llama" => new LlamaForCausalLM(config, weights),
         "gpt_neox" => new GPTNeoXForCausalLM(config, weights),
@@ -31,7 +31,7 @@ public static class CausalLM
     /// missing or wrongly shaped tensors are reported together, with the file; extra tensors are ignored (as
     /// transformers does, with a warning). All parameters are frozen; adapters unfreeze what they train.
     /// </summary>
-    public static ICausalLM Load(string directory, DType? computeStorage = null)
+    public static CausalLMModule Load(string directory, DType? computeStorage = null)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such model directory");
         var config = ModelConfig.Load(directory);
@@ -41,7 +41,7 @@ public static class CausalLM
         if (problems.Count > 0)
             throw new ModelLoadException(checkpoint.Path, $"does not fit {config.Source} ({config.Architecture}):\n  " + string.Join("\n  ", problems));
         var model = Create(config, WeightSources.FromCheckpoint(checkpoint, computeStorage));
-        foreach (var (_, t) in ((Engine.Nn.Module)model).NamedParameters()) t.RequiresGrad = false;
+        model.Freeze();
         return model;
     }
 }

@@ -7,7 +7,7 @@ namespace Workbench.Models;
 /// forward appends its T new tokens and attends over all Length + T. Inference only (values are copied, no
 /// gradient flows through). Per layer the buffers are [B, Hkv, capacity, D], grown by doubling.
 /// </summary>
-public sealed class KvCache
+public sealed class KvCache : IKvCache
 {
     private readonly LayerBuffers[] layers;
 

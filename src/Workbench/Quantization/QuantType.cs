@@ -1,3 +1,5 @@
+using Workbench.Formats;
+
 namespace Workbench.Quantization;
 
 /// <summary>
@@ -9,16 +11,9 @@ public enum QuantType { Nf4, Fp4, Int4, Int8 }
 public static class QuantTypes
 {
     /// <summary>The lower-case name bitsandbytes and the CLI use ("nf4", "fp4", "int4", "int8").</summary>
-    public static string Name(this QuantType type) => type.ToString().ToLowerInvariant();
+    public static string Name(this QuantType type) => EnumSpelling.Name(type);
 
-    public static QuantType Parse(string name) => name.ToLowerInvariant() switch
-    {
-        "nf4" => QuantType.Nf4,
-        "fp4" => QuantType.Fp4,
-        "int4" => QuantType.Int4,
-        "int8" => QuantType.Int8,
-        _ => throw new ArgumentException($"unknown quantisation type '{name}'; expected nf4, fp4, int4 or int8"),
-    };
+    public static QuantType Parse(string name) => EnumSpelling.Parse<QuantType>(name, "the quantisation type");
 
     /// <summary>The code book of a type: 16 (or 15) values for the 4-bit types, 255 for Int8.</summary>
     public static CodeBook Book(this QuantType type) => type switch

@@ -1,22 +1,20 @@
+using Workbench.Adapters;
 using Workbench.Models;
+using Workbench.Quantization;
 
 namespace Workbench.Training;
-
-public enum FineTuneMethod { Full, Lora, Qlora, Ia3 }
 
 /// <summary>The knobs of a memory plan; the defaults are the QLoRA paper's setup on all linear layers.</summary>
 public sealed record PlanOptions
 {
-    public FineTuneMethod Method { get; init; } = FineTuneMethod.Qlora;
+    public AdapterMethod Method { get; init; } = AdapterMethod.Lora;
     public int Rank { get; init; } = 16;
     public int Seq { get; init; } = 512;
     public int Batch { get; init; } = 1;
     /// <summary>Last path segments of the adapted layers; null: all linear layers (LoRA/QLoRA) or PEFT's IA3 defaults.</summary>
     public IReadOnlyCollection<string>? Targets { get; init; }
-    /// <summary>QLoRA weight format.</summary>
-    public string QuantType { get; init; } = "nf4";
-    public bool DoubleQuant { get; init; }
-    public int BlockSize { get; init; } = 64;
+    /// <summary>The frozen base's 4-bit format (QLoRA); null: unquantised, at <see cref="FrozenBytes"/>.</summary>
+    public QuantOptions? Quantization { get; init; } = new();
     public bool GradientCheckpointing { get; init; }
     /// <summary>Optimiser states in 8 bits (<see cref="Engine.Optim.AdamW8bit"/>) instead of fp32.</summary>
     public bool Optimizer8bit { get; init; }
@@ -58,34 +56,34 @@ public sealed record MemoryPlan(
         if (config.ModelType != "llama")
             throw new NotSupportedException($"MemoryPlan: activations are modelled for this engine's Llama decoder only, not model_type '{config.ModelType}'");
         var layout = ParameterLayout.For(config);
-        var targets = o.Targets ?? (o.Method == FineTuneMethod.Ia3 ? Ia3Defaults : AllLinear);
+        var targets = o.Targets ?? (o.Method == AdapterMethod.Ia3 ? Ia3Defaults : AllLinear);
         var linears = layout.Parameters.Where(p => p.IsLinearWeight).ToList();
-        var adapted = o.Method is FineTuneMethod.Full ? [] : linears.Where(p => targets.Contains(ModuleName(p.Name))).ToList();
+        var adapted = o.Method is AdapterMethod.None ? [] : linears.Where(p => targets.Contains(ModuleName(p.Name))).ToList();
 
         // trainable tensors: full → every parameter; LoRA → A [r, in] and B [out, r]; IA3 → one vector
         var trainable = o.Method switch
         {
-            FineTuneMethod.Full => layout.Parameters.Select(p => p.Numel).ToList(),
-            FineTuneMethod.Ia3 => adapted.Select(p => (long)(IsFeedForward(p.Name) ? p.Shape[1] : p.Shape[0])).ToList(),
+            AdapterMethod.None => layout.Parameters.Select(p => p.Numel).ToList(),
+            AdapterMethod.Ia3 => adapted.Select(p => (long)(IsFeedForward(p.Name) ? p.Shape[1] : p.Shape[0])).ToList(),
             _ => adapted.SelectMany(p => new[] { (long)o.Rank * p.Shape[1], (long)p.Shape[0] * o.Rank }).ToList(),
         };
         long trainableCount = trainable.Sum();
 
         long codes = 0, constants = 0, weights;
-        if (o.Method == FineTuneMethod.Qlora)
+        if (o.Quantization is { } quant && o.Method != AdapterMethod.None)
         {
             foreach (var p in linears)
             {
                 codes += (p.Numel + 1) / 2;
-                constants += QuantizationConstants(p.Numel, o.BlockSize, o.DoubleQuant);
+                constants += QuantizationConstants(p.Numel, quant.BlockSize, quant.DoubleQuant);
             }
             long kept = layout.Parameters.Where(p => p.Group is ParameterGroup.Embeddings or ParameterGroup.Head).Sum(p => p.Numel) * 2;
             long rest = layout.Parameters.Where(p => !p.IsLinearWeight && p.Group is not (ParameterGroup.Embeddings or ParameterGroup.Head)).Sum(p => p.Numel) * 4;
             weights = codes + constants + kept + rest;
         }
-        else weights = layout.TotalParameters * (o.Method == FineTuneMethod.Full ? 4 : o.FrozenBytes);
+        else weights = layout.TotalParameters * (o.Method == AdapterMethod.None ? 4 : o.FrozenBytes);
 
-        long adapterBytes = o.Method == FineTuneMethod.Full ? 0 : 4 * trainableCount;
+        long adapterBytes = o.Method == AdapterMethod.None ? 0 : 4 * trainableCount;
         long optimizer = trainable.Sum(n => o.Optimizer8bit && n >= Min8bitSize ? 2 * (n + 4 * ((n + OptimizerBlock - 1) / OptimizerBlock)) : 8 * n);
 
         long tokens = (long)o.Batch * o.Seq;
@@ -120,8 +118,8 @@ public sealed record MemoryPlan(
         {
             floats += o.Method switch
             {
-                FineTuneMethod.Lora or FineTuneMethod.Qlora => n * (3L * outF + o.Rank),
-                FineTuneMethod.Ia3 => n * (Ia3FeedForward.Contains(name) ? inF : outF),
+                AdapterMethod.Lora => n * (3L * outF + o.Rank),
+                AdapterMethod.Ia3 => n * (Ia3FeedForward.Contains(name) ? inF : outF),
                 _ => 0,
             };
         }

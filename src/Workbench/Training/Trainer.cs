@@ -1,11 +1,9 @@
-using Workbench.Adapters;
 using System.Diagnostics;
 using System.Text.Json;
+using Workbench.Backends;
 using Workbench.Data;
 using Workbench.Engine;
-using Workbench.Engine.Nn;
-using Workbench.Engine.Optim;
-using Workbench.Models;
+using Workbench.Formats;
 
 namespace Workbench.Training;
 
@@ -14,18 +12,17 @@ namespace Workbench.Training;
 /// <c>gradient_accumulation_steps</c> micro-batches from the seeded data stream; each micro-batch's loss is the
 /// mean next-token loss over its non-ignored targets (<see cref="CausalLmLoss"/>), back-propagated scaled by
 /// 1/accumulation; then the global gradient norm is clipped, the learning rate set from the schedule, and AdamW
-/// steps. Training is deterministic: no randomness but the seeded data order, so two runs give the same losses,
-/// and a resumed run continues bit for bit. The model is adapter-agnostic: whatever requires grad is trained.
+/// steps. Training is deterministic: no randomness but the seeded data order and the seeded dropout masks, so two
+/// runs give the same losses, and a resumed run continues bit for bit. The model is reached only through
+/// <see cref="ITrainableLM"/>, so the loop is the same for every adapter method and every compute backend.
 /// A non-finite loss or gradient norm stops training with <see cref="TrainingDivergedException"/> before the
 /// update, saving nothing. Cancellation is checked between steps and ends with a checkpoint.
 /// </summary>
 public sealed class Trainer
 {
     private readonly TrainingConfig config;
-    private readonly ICausalLM model;
-    private readonly Module module;
+    private readonly ITrainableLM model;
     private readonly MicroBatcher batcher;
-    private readonly TrainingOptimizer optimizer;
 
     public LrSchedule Schedule { get; }
     public int TotalSteps => Schedule.TotalSteps;
@@ -36,29 +33,16 @@ public sealed class Trainer
     /// <summary>Called with each checkpoint folder written.</summary>
     public Action<string>? OnCheckpoint { get; set; }
 
-    /// <summary>
-    /// The adapters' shared state (training mode, micro-batch counter), or null for full fine-tuning. Dropout masks
-    /// are drawn from (seed, micro-batch, layer), so a resumed run and a recomputed checkpointed layer see the same masks.
-    /// </summary>
-    public AdapterRuntime? AdapterRuntime { get; init; }
+    public long TrainableParameters => model.TrainableParameters;
+    public long TotalParameters => model.TotalParameters;
 
-    public long TrainableParameters => optimizer.Parameters.Sum(p => p.Tensor.Numel);
-    /// <summary>
-    /// Every weight of the model, quantised ones counted by their [out, in] elements (as PEFT's
-    /// print_trainable_parameters counts bitsandbytes' packed 4-bit weights), so a QLoRA run totals what a LoRA run does.
-    /// </summary>
-    public long TotalParameters => module.NamedParameters().Sum(p => p.Tensor.Numel)
-        + module.NamedModules().Select(m => m.Module).OfType<Quantization.QuantizedLinear>().Sum(q => (long)q.OutFeatures * q.InFeatures);
-
-    /// <param name="model">A causal LM that is also a <see cref="Module"/>, already prepared (adapter added or parameters unfrozen).</param>
-    public Trainer(TrainingConfig config, ICausalLM model, IReadOnlyList<TrainingExample> examples, int padId)
+    /// <param name="model">A model prepared for training (adapter added or parameters unfrozen).</param>
+    public Trainer(TrainingConfig config, ITrainableLM model, IReadOnlyList<TrainingExample> examples, int padId)
     {
         this.config = config;
         this.model = model;
-        module = model as Module ?? throw new ArgumentException($"Trainer: the model ({model.GetType().Name}) must be a Module to expose its parameters");
         if (examples.Count == 0) throw new ArgumentException("Trainer: no training examples");
         batcher = new MicroBatcher(examples, config.MicroBatchSize, padId, (ulong)config.Seed);
-        optimizer = new TrainingOptimizer(module, config.WeightDecay);
         int total = config.MaxSteps > 0 ? config.MaxSteps
             : Math.Max(1, (int)Math.Floor(config.NumTrainEpochs * batcher.BatchesPerEpoch / config.GradientAccumulationSteps));
         Schedule = new LrSchedule(config.LrSchedulerType, config.LearningRate, LrSchedule.WarmupFor(config, total), total);
@@ -77,26 +61,33 @@ public sealed class Trainer
             throw new TrainingConfigException($"{checkpoint.Path}: cannot resume with different settings: {string.Join(", ", changed)}");
         if (checkpoint.Schedule != Schedule)
             throw new TrainingConfigException($"{checkpoint.Path}: saved schedule {checkpoint.Schedule} differs from this run's {Schedule}");
-        var expected = optimizer.Parameters.Select(p => p.Name).ToHashSet();
+        var trainable = model.TrainableTensors();
+        var expected = trainable.Select(p => p.Name).ToHashSet();
         var extra = checkpoint.Weights.Keys.Where(k => !expected.Contains(k)).ToList();
         if (extra.Count > 0) throw new TrainingConfigException($"{checkpoint.Path}: weights for parameters this model does not train: {string.Join(", ", extra.Take(5))}");
-        foreach (var (name, live) in optimizer.Parameters)
-        {
-            if (!checkpoint.Weights.TryGetValue(name, out var saved))
-                throw new TrainingConfigException($"{checkpoint.Path}: missing trainable weight '{name}'");
-            if (!saved.Shape.SequenceEqual(live.Shape))
-                throw new TrainingConfigException($"{checkpoint.Path}: '{name}' has shape {Shape.Format(saved.Shape)}, expected {Shape.Format(live.Shape)}");
-            saved.Contiguous().Span.CopyTo(live.Span);
-        }
-        optimizer.LoadMoments(checkpoint.Moments, checkpoint.Path);
-        optimizer.StepCount = checkpoint.OptimizerSteps;
+        CopyInto(trainable, checkpoint.Weights, checkpoint.Path, "trainable weight");
+        CopyInto(model.OptimizerMoments().Select(m => (m.Key, m.Value)).ToList(), checkpoint.Moments, checkpoint.Path, "optimizer state");
+        model.OptimizerSteps = checkpoint.OptimizerSteps;
         State = checkpoint.State;
+    }
+
+    /// <summary>Copies every saved tensor into its live twin; each must be there with the live one's shape.</summary>
+    private static void CopyInto(IReadOnlyList<(string Name, Tensor Tensor)> live, IReadOnlyDictionary<string, Tensor> saved, string origin, string what)
+    {
+        foreach (var (name, target) in live)
+        {
+            if (!saved.TryGetValue(name, out var t)) throw new TrainingConfigException($"{origin}: missing {what} '{name}'");
+            if (!t.Shape.SequenceEqual(target.Shape))
+                throw new TrainingConfigException($"{origin}: '{name}' has shape {Shape.Format(t.Shape)}, expected {Shape.Format(target.Shape)}");
+            t.Contiguous().Span.CopyTo(target.Span);
+        }
     }
 
     /// <summary>Trains until the total step count or cancellation; writes the final checkpoint and the summary.</summary>
     public TrainingSummary Train(CancellationToken cancellation = default)
     {
         model.GradientCheckpointing = config.GradientCheckpointing;
+        model.Training = true;
         var log = new TrainingLogFile(config.OutputDir, State.GlobalStep);
         var stream = MicroBatches(State.Epoch, State.BatchIndex).GetEnumerator();
         var stepTimes = new List<double>();
@@ -119,13 +110,13 @@ public sealed class Trainer
                 next = stream.Current.Next;
             }
 
-            optimizer.ZeroGrad();
+            model.ZeroGrad();
             var (loss, stepTokens) = AccumulateGradients(batches, step);
-            float norm = GradClip.ClipGradNorm(optimizer.Tensors, config.MaxGradNorm > 0 ? (float)config.MaxGradNorm : float.PositiveInfinity);
+            float norm = model.ClipGradNorm(config.MaxGradNorm > 0 ? (float)config.MaxGradNorm : float.PositiveInfinity);
             if (!float.IsFinite(norm))
                 throw new TrainingDivergedException(step, $"step {step}: gradient norm is {norm}; stopped before the update, nothing saved");
             double lr = Schedule.RateForStep(step);
-            optimizer.Step(lr);
+            model.OptimizerStep(lr);
             watch.Stop();
 
             double seconds = watch.Elapsed.TotalSeconds;
@@ -140,11 +131,12 @@ public sealed class Trainer
             OnStep?.Invoke(entry);
         }
 
+        model.Training = false;
         if (lastCheckpoint is null || !lastCheckpoint.EndsWith(TrainerCheckpoint.Prefix + State.GlobalStep)) lastCheckpoint = Save();
         // The first step of a session carries JIT and allocation warm-up; leave it out when there are others.
         var timed = stepTimes.Count > 1 ? stepTimes.Skip(1).ToList() : stepTimes;
         double secondsPerStep = timed.Count > 0 ? timed.Average() : double.NaN;
-        var summary = new TrainingSummary(config.Adapter.ToString().ToLowerInvariant(), TrainableParameters, TotalParameters,
+        var summary = new TrainingSummary(EnumSpelling.Name(config.Adapter), TrainableParameters, TotalParameters,
             State.GlobalStep, TotalSteps, cancelled, secondsPerStep, stepTimes.Count > 0 ? tokens / stepTimes.Sum() : double.NaN,
             PeakWorkingSet(), lastLoss, lastCheckpoint, config.OutputDir);
         File.WriteAllText(Path.Combine(config.OutputDir, TrainingSummary.FileName),
@@ -162,17 +154,14 @@ public sealed class Trainer
     {
         double loss = 0;
         int tokens = 0;
-        var scale = Tensor.Scalar(1f / batches.Count);
         for (int k = 0; k < batches.Count; k++)
         {
-            if (AdapterRuntime is not null) AdapterRuntime.Step = (long)step * batches.Count + k;
-            var micro = CausalLmLoss.Compute(model, batches[k]);
-            float value = micro.Item();
-            if (!float.IsFinite(value))
+            var b = batches[k];
+            double value = model.LossAndBackward(b.InputIds, b.Labels, b.BatchSize, b.Length, 1f / batches.Count, (long)step * batches.Count + k);
+            if (!double.IsFinite(value))
                 throw new TrainingDivergedException(step,
                     $"step {step}: loss is {value} on micro-batch {k + 1} of {batches.Count}; stopped before the update, nothing saved");
-            micro.Backward(scale);
-            loss += (double)value / batches.Count;
+            loss += value / batches.Count;
             tokens += batches[k].AttentionMask.Sum();
         }
         return (loss, tokens);
@@ -181,10 +170,11 @@ public sealed class Trainer
     /// <summary>Writes <c>checkpoint-&lt;step&gt;</c> for the current state.</summary>
     public string Save()
     {
-        foreach (var (name, t) in optimizer.Parameters)
+        var trainable = model.TrainableTensors();
+        foreach (var (name, t) in trainable)
             if (!AllFinite(t.Span))
                 throw new TrainingDivergedException(State.GlobalStep, $"step {State.GlobalStep}: parameter '{name}' holds NaN or Inf; checkpoint not saved");
-        var path = TrainerCheckpoint.Save(config.OutputDir, State, Schedule, config, optimizer.Parameters, optimizer);
+        var path = TrainerCheckpoint.Save(config.OutputDir, State, Schedule, config, trainable, model.OptimizerMoments(), model.OptimizerSteps);
         OnCheckpoint?.Invoke(path);
         return path;
     }

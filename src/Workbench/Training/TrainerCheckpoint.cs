@@ -34,7 +34,7 @@ public static class TrainerCheckpoint
     public const string Prefix = "checkpoint-";
 
     public static string Save(string outputDir, TrainerState state, LrSchedule schedule, TrainingConfig config,
-        IReadOnlyList<(string Name, Tensor Tensor)> trainable, TrainingOptimizer optimizer)
+        IReadOnlyList<(string Name, Tensor Tensor)> trainable, IReadOnlyDictionary<string, Tensor> moments, int optimizerSteps)
     {
         Directory.CreateDirectory(outputDir);
         var final = Path.Combine(outputDir, Prefix + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
@@ -43,8 +43,8 @@ public static class TrainerCheckpoint
         try
         {
             SafeTensorsWriter.Write(Path.Combine(temp, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
-            SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.Moments(),
-                new Dictionary<string, string> { ["step"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture) });
+            SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), moments,
+                new Dictionary<string, string> { ["step"] = optimizerSteps.ToString(CultureInfo.InvariantCulture) });
             File.WriteAllText(Path.Combine(temp, StateFile), StateJson(state, schedule));
             File.WriteAllText(Path.Combine(temp, ConfigFile), TrainingConfigLoader.ToJson(config));
             if (Directory.Exists(final))
@@ -116,7 +116,7 @@ public static class TrainerCheckpoint
         ["elapsed_seconds"] = s.ElapsedSeconds,
         ["scheduler"] = new JsonObject
         {
-            ["type"] = schedule.Type.ToString().ToLowerInvariant(),
+            ["type"] = EnumSpelling.Name(schedule.Type),
             ["base_lr"] = schedule.BaseLr,
             ["warmup_steps"] = schedule.WarmupSteps,
             ["total_steps"] = schedule.TotalSteps,

@@ -1,13 +1,10 @@
 using System.ComponentModel;
+using Workbench.Adapters;
+using Workbench.Quantization;
 
 namespace Workbench.Training;
 
 /// <summary>How the base model is adapted: LoRA, IA3, or none (full fine-tuning, the baseline).</summary>
-public enum AdapterMethod { Lora, Ia3, None }
-
-/// <summary>How the frozen base is stored while adapters train: as loaded, or quantised (QLoRA's 4-bit, or 8-bit).</summary>
-public enum BaseQuantization { None, Nf4, Fp4, Int8 }
-
 /// <summary>transformers' <c>torch_dtype</c> for the frozen base: the file's dtype (auto) or a conversion.</summary>
 public enum BaseDType { Auto, Float32, Bfloat16, Float16 }
 
@@ -27,8 +24,8 @@ public sealed record TrainingConfig
     [Description("lora, ia3 or none (full fine-tuning)")]
     public AdapterMethod Adapter { get; init; } = AdapterMethod.Lora;
 
-    [Description("frozen base quantised to nf4 or fp4 (4-bit, QLoRA) or int8; none keeps the file dtype")]
-    public BaseQuantization Quantization { get; init; } = BaseQuantization.None;
+    [Description("frozen base quantised to nf4 or fp4 (4-bit, QLoRA), int4 or int8; none keeps the file dtype")]
+    public QuantType? Quantization { get; init; }
 
     [Description("auto (the file's), float32, bfloat16 or float16: how an adapter's frozen base is held (a full fine-tune trains float32)")]
     public BaseDType TorchDtype { get; init; } = BaseDType.Auto;
@@ -120,7 +117,7 @@ public sealed record TrainingConfig
         }
         Require(BaseModel.Length > 0, "base_model", "is required");
         Require(Data.Length > 0, "data", "is required");
-        Require(Quantization == BaseQuantization.None || Adapter != AdapterMethod.None, "quantization",
+        Require(Quantization is null || Adapter != AdapterMethod.None, "quantization",
             "needs an adapter: a quantised base is frozen, so a full fine-tune has nothing to train");
         Require(Adapter != AdapterMethod.None || TorchDtype is BaseDType.Auto or BaseDType.Float32, "torch_dtype",
             "must be auto or float32 for a full fine-tune: trained weights are float32");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 using YamlDotNet.RepresentationModel;
 
 namespace Workbench.Training;
@@ -59,8 +60,9 @@ public static class TrainingConfigLoader
             var v = f.Property.GetValue(config);
             o[f.Key] = v switch
             {
+                null when IsEnum(f.Type) => EnumSpelling.NoneName,
                 string[] list => new JsonArray(list.Select(s => (JsonNode?)s).ToArray()),
-                Enum e => Snake(e),
+                Enum e => EnumSpelling.Name(e),
                 string s => s,
                 int i => i,
                 float x => x,
@@ -78,11 +80,11 @@ public static class TrainingConfigLoader
     public static IEnumerable<string> Differences(TrainingConfig a, TrainingConfig b) =>
         Fields.Where(f => Text(f.Property.GetValue(a)) != Text(f.Property.GetValue(b))).Select(f => f.Key);
 
-    private static string Text(object? v) => v is string[] list ? string.Join(",", list) : v is Enum e ? Snake(e) : System.Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
+    private static string Text(object? v) => v is string[] list ? string.Join(",", list) : v is Enum e ? EnumSpelling.Name(e) : System.Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
 
-    private static string Snake(Enum e) => JsonNamingPolicy.SnakeCaseLower.ConvertName(e.ToString());
+    private static bool IsEnum(Type type) => (Nullable.GetUnderlyingType(type) ?? type).IsEnum;
 
-    private static object Convert(Field f, IReadOnlyList<string> raw, string origin)
+    private static object? Convert(Field f, IReadOnlyList<string> raw, string origin)
     {
         string Single()
         {
@@ -99,11 +101,8 @@ public static class TrainingConfigLoader
         if (f.Type == typeof(double)) return double.TryParse(Single(), NumberStyles.Float, inv, out var d) ? d : throw Bad("a number");
         if (f.Type == typeof(bool))
             return Single().ToLowerInvariant() switch { "true" or "yes" or "on" or "1" => true, "false" or "no" or "off" or "0" => false, _ => throw Bad("true or false") };
-        if (f.Type.IsEnum)
-        {
-            var names = Enum.GetValues(f.Type).Cast<Enum>().ToDictionary(Snake);
-            return names.TryGetValue(Single().ToLowerInvariant().Replace('-', '_'), out var e) ? e : throw Bad($"one of {string.Join(", ", names.Keys)}");
-        }
+        if (IsEnum(f.Type))
+            return EnumSpelling.TryParse(f.Type, Single(), out var e) ? e : throw Bad($"one of {string.Join(", ", EnumSpelling.Names(f.Type))}");
         throw new InvalidOperationException($"TrainingConfig.{f.Property.Name}: unsupported type {f.Type.Name}");
     }
 

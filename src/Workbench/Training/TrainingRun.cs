@@ -1,34 +1,34 @@
 using Workbench.Adapters;
+using Workbench.Backends;
 using Workbench.Data;
-using Workbench.Engine.Nn;
+using Workbench.Engine;
 using Workbench.Models;
+using Workbench.Quantization;
 using Workbench.Tokenizers;
 
 namespace Workbench.Training;
 
 /// <summary>
-/// A run assembled from its config: base model and tokenizer from <c>base_model</c>, the adapter added,
-/// examples loaded and encoded, and a <see cref="Trainer"/> ready (resumed when a checkpoint is given).
+/// A run assembled from its config: the tokenizer from <c>base_model</c>, examples loaded and encoded, the base
+/// model prepared for training by a compute backend, and a <see cref="Trainer"/> ready (resumed when a checkpoint
+/// is given).
 /// </summary>
 public sealed class TrainingRun
 {
     public TrainingConfig Config { get; }
-    public ICausalLM Model { get; }
+    public ITrainableLM Model { get; }
     public ITokenizer Tokenizer { get; }
     public IReadOnlyList<TrainingExample> Examples { get; }
-    public IReadOnlyList<string> AdaptedModules { get; }
-    /// <summary>The adapter being trained (null for a full fine-tune); <see cref="SaveAdapter"/> writes it in PEFT's format.</summary>
-    public PeftModel? Peft { get; }
+    public IReadOnlyList<string> AdaptedModules => Model.AdaptedModules;
     public IReadOnlyList<string> Warnings { get; }
     public Trainer Trainer { get; }
     /// <summary>The checkpoint resumed from, or null.</summary>
     public string? ResumedFrom { get; }
 
-    private TrainingRun(TrainingConfig config, ICausalLM model, ITokenizer tokenizer, List<TrainingExample> examples,
-        PeftModel? peft, List<string> warnings, Trainer trainer, string? resumedFrom)
+    private TrainingRun(TrainingConfig config, ITrainableLM model, ITokenizer tokenizer, List<TrainingExample> examples,
+        List<string> warnings, Trainer trainer, string? resumedFrom)
     {
-        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples; Peft = peft;
-        AdaptedModules = peft?.Layers().Select(l => l.Path).ToList() ?? [];
+        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples;
         Warnings = warnings; Trainer = trainer; ResumedFrom = resumedFrom;
     }
 
@@ -36,26 +36,60 @@ public sealed class TrainingRun
     /// Writes the trained adapter as PEFT does (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>, atomically)
     /// into the output folder, with base_model_name_or_path set; returns the files written (none for a full fine-tune).
     /// </summary>
-    public IReadOnlyList<string> SaveAdapter() => Peft is null ? [] : PeftFormat.Save(Peft, Config.OutputDir);
+    public IReadOnlyList<string> SaveAdapter() => Model.SaveAdapter(Config.OutputDir);
 
     /// <param name="resume">null, <c>latest</c>, or a checkpoint folder.</param>
-    public static TrainingRun Create(TrainingConfig config, string? resume = null)
+    /// <param name="backend">the compute backend (null: the managed engine).</param>
+    public static TrainingRun Create(TrainingConfig config, string? resume = null, IComputeBackend? backend = null)
     {
         config.Validate();
-        var model = TrainingModel.LoadBase(config);
+        if (!Directory.Exists(config.BaseModel)) throw new TrainingConfigException($"base_model: {config.BaseModel}: no such directory");
         ITokenizer tokenizer;
         try { tokenizer = Tokenizers.Tokenizer.Load(config.BaseModel); }
         catch (FileNotFoundException e) { throw new TrainingConfigException($"base_model: {e.Message}"); }
         var warnings = new List<string>();
         var examples = TrainingData.Load(config, tokenizer, warnings);
-        var peft = TrainingModel.Prepare((Module)model, config);
-        var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer)) { AdapterRuntime = peft?.Runtime };
+        var model = Prepare(backend ?? ComputeBackends.Default, config);
+        var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
         string? from = null;
         if (resume is not null)
         {
             from = TrainerCheckpoint.Resolve(resume, config.OutputDir);
             trainer.Resume(TrainerCheckpoint.Load(from));
         }
-        return new TrainingRun(config, model, tokenizer, examples, peft, warnings, trainer, from);
+        return new TrainingRun(config, model, tokenizer, examples, warnings, trainer, from);
     }
+
+    /// <summary>The base model as the run config says, made trainable by the configured method.</summary>
+    private static ITrainableLM Prepare(IComputeBackend backend, TrainingConfig c)
+    {
+        try { return backend.LoadForTraining(c.BaseModel, Setup(c)); }
+        catch (Exception e) when (e is FileNotFoundException or NotSupportedException or ModelConfigException or FormatException)
+        {
+            throw new TrainingConfigException($"base_model: {e.Message}");
+        }
+        catch (ArgumentException e) { throw new TrainingConfigException($"target_modules: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// The run config's model keys as a backend setup: the adapter's PEFT config, the base's dtype (torch_dtype; the
+    /// file's by default) and quantisation (QLoRA's 4-bit, or 8-bit).
+    /// </summary>
+    public static TrainingSetup Setup(TrainingConfig c) => new()
+    {
+        Adapter = AdapterMethods.Get(c.Adapter)?.Create(new AdapterOptions
+        {
+            BaseModelNameOrPath = c.BaseModel, TargetModules = TargetModules.FromList(c.TargetModules), R = c.LoraR, Alpha = c.LoraAlpha, Dropout = c.LoraDropout,
+        }),
+        BaseDType = c.TorchDtype switch
+        {
+            BaseDType.Float32 => DType.F32,
+            BaseDType.Bfloat16 => DType.BF16,
+            BaseDType.Float16 => DType.F16,
+            _ => null,
+        },
+        Quantization = c.Quantization is { } q ? new QuantOptions { Type = q, DoubleQuant = c.DoubleQuant } : null,
+        Seed = c.Seed,
+        WeightDecay = c.WeightDecay,
+    };
 }

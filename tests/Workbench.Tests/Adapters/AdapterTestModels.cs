@@ -16,7 +16,7 @@ internal static class AdapterTestModels
     public static string Ia3Dir => Fixtures.PathOf("adapters/ia3");
     public static Dictionary<string, Tensor> Reference => Fixtures.Load("adapters/reference.safetensors");
 
-    public static LlamaForCausalLM TinyLlama() => (LlamaForCausalLM)(Module)CausalLM.Load(BaseDir);
+    public static LlamaForCausalLM TinyLlama() => (LlamaForCausalLM)CausalLM.Load(BaseDir);
 
     public static readonly int[] Ids = [3, 17, 5, 29, 0, 11, 8, 2];
 
@@ -24,7 +24,7 @@ internal static class AdapterTestModels
     public static Tensor Logits(Module model)
     {
         using var _ = GradMode.NoGrad();
-        return ((Workbench.Models.ICausalLM)model).Forward(Ids, 2, 4);
+        return ((CausalLMModule)model).Forward(Ids, 2, 4);
     }
 
     /// <summary>A GPT-NeoX-shaped block: attention.query_key_value (fused, biased), attention.dense, mlp.dense_h_to_4h/dense_4h_to_h.</summary>

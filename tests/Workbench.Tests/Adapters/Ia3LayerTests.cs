@@ -12,7 +12,7 @@ public class Ia3LayerTests
 {
     private static (Ia3Linear Layer, Tensor L) Layer(Linear baseLayer, Tensor l, bool feedforward)
     {
-        var layer = new Ia3Linear(baseLayer, feedforward, new AdapterRuntime(), 0);
+        var layer = new Ia3Linear(baseLayer, feedforward, new AdapterDropout(), 0);
         layer.AddAdapter("default", true, new Random(0));
         layer.LoadAdapterTensor("default", "ia3_l", l);
         return (layer, layer.Ia3L["default"]);
@@ -78,7 +78,7 @@ public class Ia3LayerTests
             var l = Tensor.Randn(rng, 1f, ff ? [1, 4] : [5, 1]);
             FiniteDifference.Check(t =>
             {
-                var layer = new Ia3Linear(new Linear(w, bias), ff, new AdapterRuntime(), 0);
+                var layer = new Ia3Linear(new Linear(w, bias), ff, new AdapterDropout(), 0);
                 layer.AddAdapter("default", true, rng);
                 layer.Ia3L.SetParameter("default", t[1]);
                 return layer.Forward(t[0]);
@@ -109,8 +109,8 @@ public class Ia3LayerTests
         Assert.Equal(["query_key_value"], saved.TargetModules!.Names!);
         Assert.Empty(saved.FeedforwardModules!.Names!);   // dense_4h_to_h is no target: the saved config must load again
         using var dir = new TempDir();
-        PeftFormat.Save(peft, dir.Path);
-        PeftFormat.Load(AdapterTestModels.NeoXBlock(), dir.Path, modelType: "gpt_neox");
+        peft.Save(dir.Path);
+        PeftModel.Load(AdapterTestModels.NeoXBlock(), dir.Path, modelType: "gpt_neox");
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class Ia3LayerTests
         var tree = new Container();
         tree.Add("mlp", new Container()).Add("down_proj", new FourBitLinear(Linear4bit.Quantize(w)));
         var peft = PeftModel.Create(tree, new Ia3Config { TargetModules = TargetModules.Of("down_proj"), FeedforwardModules = TargetModules.Of("down_proj") }, modelType: "llama");
-        var e = Assert.Throws<NotSupportedException>(() => AdapterMerge.MergeAndUnload(peft));
+        var e = Assert.Throws<NotSupportedException>(() => peft.MergeAndUnload());
         Assert.Contains("quantised", e.Message);
         Assert.Contains("IA3 merge", e.Message);
     }

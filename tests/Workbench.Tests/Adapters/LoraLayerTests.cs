@@ -11,7 +11,7 @@ public class LoraLayerTests
     /// <summary>A LoraLinear holding the fixture's A and B (scaling s), weights and input leaves for gradients.</summary>
     private static (LoraLinear Layer, Tensor A, Tensor B) FromFixture(Dictionary<string, Tensor> r, string tag, Tensor w, float scaling)
     {
-        var layer = new LoraLinear(new Linear(w), new AdapterRuntime(), 0);
+        var layer = new LoraLinear(new Linear(w), new AdapterDropout(), 0);
         var a = r[$"{tag}.a"].Clone();
         var b = r[$"{tag}.b"].Clone();
         layer.SetAdapter("default", a, b, scaling, 0f);
@@ -52,7 +52,7 @@ public class LoraLayerTests
         var b = Tensor.Randn(rng, 0.5f, 5, 2);
         FiniteDifference.Check(t =>
         {
-            var layer = new LoraLinear(new Linear(w), new AdapterRuntime(), 0);
+            var layer = new LoraLinear(new Linear(w), new AdapterDropout(), 0);
             layer.SetAdapter("default", t[1], t[2], 1.5f, 0f);
             layer.ActiveAdapters.Add("default");
             return layer.Forward(t[0]);
@@ -119,7 +119,7 @@ public class LoraLayerTests
         var rng = new Random(8);
         var w = Tensor.Randn(rng, 0.5f, 6, 8);
         var x = Tensor.Randn(rng, 1f, 4, 8);
-        var runtime = new AdapterRuntime { Seed = 42, Training = true, Step = 3 };
+        var runtime = new AdapterDropout { Seed = 42, Training = true, Step = 3 };
         var layer = new LoraLinear(new Linear(w), runtime, AdapterLayer.StableId("layer"));
         layer.SetAdapter("default", Tensor.Randn(rng, 0.5f, 2, 8), Tensor.Randn(rng, 0.5f, 6, 2), 1f, 0.5f);
         layer.ActiveAdapters.Add("default");

@@ -18,11 +18,11 @@ public class MergeTests
     public void MergedModelGivesTheAdapterModelsLogitsAndPyTorchsMergedWeights(string kind)
     {
         var model = AdapterTestModels.TinyLlama();
-        var peft = PeftFormat.Load(model, Fixtures.PathOf($"adapters/{kind}"));
+        var peft = PeftModel.Load(model, Fixtures.PathOf($"adapters/{kind}"));
         var adapted = AdapterTestModels.Logits(model);
         using (peft.DisableAdapters()) Assert.NotEqual(adapted.ToArray(), AdapterTestModels.Logits(model).ToArray());
 
-        var merged = AdapterMerge.MergeAndUnload(peft);
+        var merged = peft.MergeAndUnload();
         Assert.DoesNotContain(merged.NamedModules(), m => m.Module is AdapterLayer);
         Close.Assert(adapted, AdapterTestModels.Logits(merged), 1e-5f, 1e-6f, "merged logits");
         var expected = Fixtures.Load($"adapters/{kind}_merged.safetensors");
@@ -36,13 +36,13 @@ public class MergeTests
     {
         var model = AdapterTestModels.TinyLlama();
         var before = model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor.Clone());
-        var peft = PeftFormat.Load(model, AdapterTestModels.LoraDir);
+        var peft = PeftModel.Load(model, AdapterTestModels.LoraDir);
         var adapted = AdapterTestModels.Logits(model);
         AdapterMerge.Merge(peft);
         Assert.All(peft.Layers(), l => Assert.True(l.Layer.Merged));
         Close.Assert(adapted, AdapterTestModels.Logits(model), 1e-5f, 1e-6f, "merged in place");
         AdapterMerge.Unmerge(peft);
-        var unloaded = AdapterMerge.Unload(peft);
+        var unloaded = peft.Unload();
         foreach (var (name, t) in unloaded.NamedParameters()) Close.Assert(before[name], t, 1e-6f, 1e-6f, name);
     }
 
@@ -55,7 +55,7 @@ public class MergeTests
         var peft = PeftModel.Create(tree, new LoraConfig { InitLoraWeights = LoraInit.Random }, modelType: "gpt_neox");
         var x = Tensor.Randn(new Random(3), 1f, 2, 6);
         var adapted = AdapterTestModels.At(tree, "gpt_neox.layers.0.attention.query_key_value").Forward(x);
-        AdapterMerge.MergeAndUnload(peft);
+        peft.MergeAndUnload();
         Assert.Equal(DType.BF16, qkv.Weight.DType);
         Close.Assert(adapted, qkv.Forward(x), 2e-2f, 2e-2f, "bf16 merged");
     }
@@ -111,11 +111,11 @@ public class MergeTests
     public void ExportWritesABaseFreeStandaloneModelThatLoadsBack()
     {
         var model = AdapterTestModels.TinyLlama();
-        var peft = PeftFormat.Load(model, AdapterTestModels.LoraDir);
+        var peft = PeftModel.Load(model, AdapterTestModels.LoraDir);
         var adapted = AdapterTestModels.Logits(model);
         using var dir = new TempDir();
         var outDir = dir.File("merged");
-        var files = StandaloneExport.Export(AdapterMerge.MergeAndUnload(peft), AdapterTestModels.BaseDir, outDir, maxShardBytes: 8_000);
+        var files = StandaloneExport.Export(peft.MergeAndUnload(), AdapterTestModels.BaseDir, outDir, maxShardBytes: 8_000);
         Assert.Contains("model.safetensors.index.json", files);
         Assert.Contains("tokenizer.json", files);
         Assert.Contains("special_tokens_map.json", files);
@@ -131,11 +131,11 @@ public class MergeTests
             Assert.True(LayoutCheck.Compare(ParameterLayout.For(ModelConfig.Load(outDir)), checkpoint.Entries).Matches);
             Assert.All(checkpoint.Entries, e => Assert.Equal("F32", e.DType));
         }
-        Close.Assert(adapted, AdapterTestModels.Logits((Module)CausalLM.Load(outDir)), 1e-5f, 1e-6f, "reloaded merged model");
+        Close.Assert(adapted, AdapterTestModels.Logits(CausalLM.Load(outDir)), 1e-5f, 1e-6f, "reloaded merged model");
 
-        var e = Assert.Throws<IOException>(() => StandaloneExport.Export((Module)CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir));
+        var e = Assert.Throws<IOException>(() => StandaloneExport.Export(CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir));
         Assert.Contains("not empty", e.Message);
-        StandaloneExport.Export((Module)CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir, force: true);
+        StandaloneExport.Export(CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir, force: true);
         Assert.Single(Directory.EnumerateFileSystemEntries(dir.Path));
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
         Assert.False(File.Exists(Path.Combine(outDir, "model.safetensors.index.json")));

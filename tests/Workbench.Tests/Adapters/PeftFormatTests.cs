@@ -13,7 +13,7 @@ public class PeftFormatTests
     public void LoadedLoraAdapterGivesTheReferenceLayerOutputs()
     {
         var model = AdapterTestModels.TinyLlama();
-        var peft = PeftFormat.Load(model, AdapterTestModels.LoraDir);
+        var peft = PeftModel.Load(model, AdapterTestModels.LoraDir);
         var config = Assert.IsType<LoraConfig>(peft.Config("default"));
         Assert.Equal((4, 8f, 0.05f, "tiny-llama"), (config.R, config.LoraAlpha, config.LoraDropout, config.BaseModelNameOrPath));
         Assert.Equal(6, peft.Layers().Count());
@@ -29,7 +29,7 @@ public class PeftFormatTests
     public void LoadedIa3AdapterGivesTheReferenceLayerOutputs()
     {
         var model = AdapterTestModels.TinyLlama();
-        var peft = PeftFormat.Load(model, AdapterTestModels.Ia3Dir, isTrainable: true);
+        var peft = PeftModel.Load(model, AdapterTestModels.Ia3Dir, isTrainable: true);
         Assert.Equal(2 * (8 + 8 + 24), peft.ParameterCounts().Trainable);
         var r = AdapterTestModels.Reference;
         using var _ = GradMode.NoGrad();
@@ -43,9 +43,9 @@ public class PeftFormatTests
     public void SavedFilesAreByteForByteConfigAndKeyForKeyWhatPeftWrote(string kind)
     {
         var source = Fixtures.PathOf($"adapters/{kind}");
-        var peft = PeftFormat.Load(AdapterTestModels.TinyLlama(), source);
+        var peft = PeftModel.Load(AdapterTestModels.TinyLlama(), source);
         using var dir = new TempDir();
-        PeftFormat.Save(peft, dir.Path);
+        peft.Save(dir.Path);
         Assert.Equal(File.ReadAllText(Path.Combine(source, PeftFormat.ConfigFileName)), File.ReadAllText(dir.File(PeftFormat.ConfigFileName)));
         var expected = SafeTensorsFile.Load(Path.Combine(source, PeftFormat.WeightsFileName));
         var saved = SafeTensorsFile.Load(dir.File(PeftFormat.WeightsFileName));
@@ -67,7 +67,7 @@ public class PeftFormatTests
         var logits = AdapterTestModels.Logits(model);
 
         using var dir = new TempDir();
-        PeftFormat.Save(peft, dir.Path);
+        peft.Save(dir.Path);
         var keys = SafeTensorsFile.Load(dir.File(PeftFormat.WeightsFileName)).Keys.ToHashSet();
         Assert.Contains("base_model.model.lm_head.weight", keys);           // no modules_to_save.<name> infix
         Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", keys);
@@ -77,7 +77,7 @@ public class PeftFormatTests
         Assert.Equal(["o_proj"], PeftFormat.ReadConfig(Path.Combine(dir.Path, "second")).TargetModules!.Names);
 
         var reloaded = AdapterTestModels.TinyLlama();
-        PeftFormat.Load(reloaded, dir.Path);
+        PeftModel.Load(reloaded, dir.Path);
         Close.Assert(logits, AdapterTestModels.Logits(reloaded), 0, 0, "logits after reload");
     }
 
@@ -91,7 +91,7 @@ public class PeftFormatTests
         tensors["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"] = Tensor.Zeros(8, 3);
         SafeTensorsWriter.Write(dir.File(PeftFormat.WeightsFileName), tensors);
         File.Copy(Path.Combine(AdapterTestModels.LoraDir, PeftFormat.ConfigFileName), dir.File(PeftFormat.ConfigFileName));
-        var e = Assert.Throws<AdapterFormatException>(() => PeftFormat.Load(AdapterTestModels.TinyLlama(), dir.Path));
+        var e = Assert.Throws<AdapterFormatException>(() => PeftModel.Load(AdapterTestModels.TinyLlama(), dir.Path));
         Assert.Contains("missing (1): base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", e.Message);
         Assert.Contains("unexpected (1): base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight", e.Message);
         Assert.Contains("wrong shape (1): base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight is [8, 3], the model expects [8, 4]", e.Message);

@@ -27,7 +27,7 @@ public class DemoCommandTests
         }, "test");
         var json = shape.ConfigJson(2000, 0);
         File.WriteAllText(Path.Combine(dir, "config.json"), json.ToJsonString());
-        var model = (Module)CausalLM.Create(ModelConfig.Parse(json.ToJsonString(), "test"), WeightSources.Random(7, 0.02f, Workbench.Engine.DType.F16));
+        var model = CausalLM.Create(ModelConfig.Parse(json.ToJsonString(), "test"), WeightSources.Random(7, 0.02f, Workbench.Engine.DType.F16));
         SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor));
         foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(TrainedTokenizer, f), Path.Combine(dir, f));
     }

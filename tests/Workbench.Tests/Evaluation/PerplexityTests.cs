@@ -7,7 +7,7 @@ namespace Workbench.Tests.Evaluation;
 
 public class PerplexityTests
 {
-    private static ICausalLM Tiny() => CausalLM.Load(Fixtures.PathOf("models/llama_gqa"));
+    private static CausalLMModule Tiny() => CausalLM.Load(Fixtures.PathOf("models/llama_gqa"));
 
     [Fact]
     public void SlidingWindowsMatchThePyTorchRecipe()

@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using System.Text;
-using Workbench.Engine;
 using Workbench.Models;
 using Workbench.Tests.Support;
 
@@ -11,8 +9,8 @@ namespace Workbench.Tests.Evaluation;
 /// position it finds the last <see cref="Marker"/> in the bytes so far; <paramref name="answerFor"/> (given the text
 /// before it) names the answer it "wants" to write after it. While the bytes after the marker are a prefix of that
 /// answer, the next planned byte gets logit <see cref="Peak"/> and every other id 0; otherwise (or with no answer)
-/// all logits are 0, a uniform distribution over the 259 ids. Its hidden states are those logits (the head is the
-/// identity); a KV cache stands for the ids each row has seen, and an attention mask hides padding.
+/// all logits are 0, a uniform distribution over the 259 ids. Its KV cache holds the ids each row has seen, and an
+/// attention mask hides padding.
 /// </summary>
 public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions = 4096) : ICausalLM
 {
@@ -27,23 +25,19 @@ public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions
     static readonly byte[] MarkerBytes = Encoding.UTF8.GetBytes(Marker);
 
     public ModelConfig Config { get; } = ModelConfig.Load(RepoPaths.Data("models/stories260K/config.json")) with { VocabSize = Vocab, MaxPositions = maxPositions };
-    public bool GradientCheckpointing { get; set; }
     public int Forwards { get; private set; }
 
-    public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
+    public IKvCache NewCache(int batch) => new SeenIds(batch);
 
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
-        HiddenStates(ids, batch, seq, cache, attentionMask);
-
-    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
+    public float[] Logits(int[] ids, int batch, int seq, IKvCache? cache = null, int[]? attentionMask = null, int[]? rows = null)
     {
         Forwards++;
-        int past = cache?.Length ?? 0;
-        var rows = cache is null ? null : Seen.GetValue(cache, c => Enumerable.Range(0, c.Batch).Select(_ => new List<(int Id, bool Real)>()).ToArray());
+        var seen = (SeenIds?)cache;
+        int past = seen?.Length ?? 0;
         var logits = new float[batch * seq * Vocab];
         for (int b = 0; b < batch; b++)
         {
-            var history = rows?[b] ?? [];
+            var history = seen?.Rows[b] ?? [];
             history.RemoveRange(past, history.Count - past);   // a rewound cache forgets the later tokens
             for (int t = 0; t < seq; t++)
             {
@@ -52,13 +46,18 @@ public sealed class ScriptedLM(Func<string, string?> answerFor, int maxPositions
                 if (real && Next(history.Where(h => h.Real).Select(h => h.Id).ToArray()) is int next) logits[(b * seq + t) * Vocab + next] = Peak;
             }
         }
-        cache?.Advance(seq);
-        return Tensor.FromArray(logits, batch, seq, Vocab);
+        if (seen is not null) seen.Length += seq;
+        return rows is null ? logits : rows.SelectMany(r => logits.AsSpan(r * Vocab, Vocab).ToArray()).ToArray();
     }
 
-    public Tensor LmHead(Tensor hidden) => hidden;
-
-    static readonly ConditionalWeakTable<KvCache, List<(int Id, bool Real)>[]> Seen = new();
+    /// <summary>The ids each row has seen, with whether each was a token (1 in the mask) or padding.</summary>
+    sealed class SeenIds(int batch) : IKvCache
+    {
+        public List<(int Id, bool Real)>[] Rows { get; } = Enumerable.Range(0, batch).Select(_ => new List<(int, bool)>()).ToArray();
+        public int Batch => batch;
+        public int Length { get; set; }
+        public void Rewind(int length) => Length = length;
+    }
 
     int? Next(ReadOnlySpan<int> prefix)
     {

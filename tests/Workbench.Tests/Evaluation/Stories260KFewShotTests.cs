@@ -11,7 +11,7 @@ namespace Workbench.Tests.Evaluation;
 public class Stories260KFewShotTests
 {
     static readonly string Dir = RepoPaths.Data("models/stories260K");
-    static readonly Lazy<(ICausalLM Model, ITokenizer Tokenizer, List<FewShotItem> Items)> Setup = new(() =>
+    static readonly Lazy<(CausalLMModule Model, ITokenizer Tokenizer, List<FewShotItem> Items)> Setup = new(() =>
     {
         var tokenizer = Tokenizer.Load(Dir);
         var task = FewShotTask.Load(RepoPaths.Data("tasks/nsmc.json")) with { TestSampleSize = 20 };

@@ -8,11 +8,11 @@ namespace Workbench.Tests.Generation;
 
 public class GenerationTests
 {
-    private static ICausalLM Tiny() => CausalLM.Load(Fixtures.PathOf("models/llama_gqa"));
+    private static CausalLMModule Tiny() => CausalLM.Load(Fixtures.PathOf("models/llama_gqa"));
     private static int[] Ints(Tensor t) => t.ToArray().Select(v => (int)v).ToArray();
 
     /// <summary>The argmax chain computed with full (uncached) forwards over the growing sequence.</summary>
-    private static List<int> ArgMaxChain(ICausalLM model, int[] prompt, int steps)
+    private static List<int> ArgMaxChain(CausalLMModule model, int[] prompt, int steps)
     {
         using var _ = GradMode.NoGrad();
         var ids = prompt.ToList();

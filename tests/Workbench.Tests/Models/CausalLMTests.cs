@@ -92,11 +92,11 @@ public class CausalLMTests
     {
         var r = Reference(name);
         var model = CausalLM.Load(Dir(name), DType.F32);
-        var parameters = ((Module)model).NamedParameters().ToList();
+        var parameters = model.NamedParameters().ToList();
         foreach (var (_, p) in parameters) p.RequiresGrad = true;
         var ids = Ints(r["input_ids"]);
         int b = r["input_ids"].Shape[0], seq = r["input_ids"].Shape[1];
-        var loss = Ops.CrossEntropy(model.Forward(ids, b, seq), Workbench.Training.CausalLmLoss.ShiftLabels(ids, b, seq));
+        var loss = Ops.CrossEntropy(model.Forward(ids, b, seq), Workbench.Backends.Managed.CausalLmLoss.ShiftLabels(ids, b, seq));
         Assert.Equal(r["loss"].Item(), loss.Item(), 4);
         loss.Backward();
         foreach (var (pname, p) in parameters) Close.Assert(r["grad." + pname], p.Grad!, 1e-3f, 1e-5f, $"{name} d loss / d {pname}");
@@ -155,7 +155,7 @@ public class CausalLMTests
     {
         var c = ModelConfig.Load(RepoPaths.Data(config));
         WeightSource shapeOnly = (_, shape) => new Tensor(Storage.Allocate(DType.BF16, 1), shape, new int[shape.Length]);
-        var model = (Module)CausalLM.Create(c, shapeOnly);
+        var model = CausalLM.Create(c, shapeOnly);
         var expected = ParameterLayout.For(c).Parameters.Select(p => p.ToString());
         var actual = model.NamedParameters().Select(p => $"{p.Name} {Shape.Format(p.Tensor.Shape)}");
         Assert.Equal(expected, actual);
@@ -170,7 +170,7 @@ public class CausalLMTests
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Dir(fixture), "config.json")))!.AsObject();
         foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(overrides)!.AsObject()) json[k] = v?.DeepClone();
         var c = ModelConfig.Parse(json.ToJsonString(), "variant");
-        var model = (Module)CausalLM.Create(c, WeightSources.Random(seed: 1));
+        var model = CausalLM.Create(c, WeightSources.Random(seed: 1));
         Assert.Equal(ParameterLayout.For(c).Parameters.Select(p => p.ToString()), model.NamedParameters().Select(p => $"{p.Name} {Shape.Format(p.Tensor.Shape)}"));
     }
 
@@ -191,9 +191,9 @@ public class CausalLMTests
         var gemma = (GemmaForCausalLM)CausalLM.Load(Dir("gemma_mqa"));
         Assert.All(gemma.NamedParameters(), p => Assert.Equal(DType.BF16, p.Tensor.DType));
         Assert.Equal(5.65625f, gemma.EmbeddingScale);                      // bf16(√32) = 5.65625 (√32 = 5.656854)
-        var neox = (Module)CausalLM.Load(Dir("neox_parallel"));
+        var neox = CausalLM.Load(Dir("neox_parallel"));
         Assert.All(neox.NamedParameters(), p => Assert.Equal(DType.F16, p.Tensor.DType));
-        var widened = (Module)CausalLM.Load(Dir("neox_parallel"), DType.F32);
+        var widened = CausalLM.Load(Dir("neox_parallel"), DType.F32);
         Assert.All(widened.NamedParameters(), p => Assert.Equal(DType.F32, p.Tensor.DType));
     }
 

@@ -120,7 +120,7 @@ public class ModelQuantizerTests
     public void LoraOverA4bitLayerPassesFiniteDifferences()
     {
         var rng = new Random(6);
-        var lora = new LoraLinear(Linear4bit.Quantize(Tensor.Randn(rng, 0.1f, 24, 64), null, QuantType.Nf4), new AdapterRuntime(), 0);
+        var lora = new LoraLinear(Linear4bit.Quantize(Tensor.Randn(rng, 0.1f, 24, 64), null, QuantType.Nf4), new AdapterDropout(), 0);
         lora.AddAdapter("default", 4, 8f / 4, 0f, LoraInit.Default, rng);
         var a = lora.LoraA["default"].Weight;
         var b = lora.LoraB["default"].Weight;

@@ -27,7 +27,7 @@ public class QLoraMergeTests
     public void MergedWeightReproducesTheAdaptedLayerAndReportsItsRequantisationError()
     {
         var rng = new Random(2);
-        var lora = new LoraLinear(Linear4bit.Quantize(Tensor.Randn(rng, 0.05f, 48, 128), null, QuantType.Nf4, doubleQuant: true), new AdapterRuntime(), 0);
+        var lora = new LoraLinear(Linear4bit.Quantize(Tensor.Randn(rng, 0.05f, 48, 128), null, QuantType.Nf4, doubleQuant: true), new AdapterDropout(), 0);
         lora.AddAdapter("default", 8, 16f / 8, 0f, LoraInit.Default, rng);
         var b = lora.LoraB["default"].Weight;
         Tensor.Randn(rng, 0.02f, 48, 8).Span.CopyTo(b.Span);                  // as if trained

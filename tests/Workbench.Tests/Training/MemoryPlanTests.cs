@@ -18,7 +18,7 @@ namespace Workbench.Tests.Training;
 public class MemoryPlanTests
 {
     private static readonly ModelConfig Tiny = ModelConfig.Load(Fixtures.PathOf("qlora/tiny-llama-bnb4"));
-    private static readonly PlanOptions QLora = new() { Method = FineTuneMethod.Qlora, Rank = 4, Seq = 8, Batch = 1, DoubleQuant = true };
+    private static readonly PlanOptions QLora = new() { Method = AdapterMethod.Lora, Quantization = new QuantOptions { DoubleQuant = true }, Rank = 4, Seq = 8, Batch = 1 };
 
     [Fact]
     public void QLoraPartsMatchTheHandComputation()
@@ -55,7 +55,7 @@ public class MemoryPlanTests
     [Fact]
     public void FullFineTuningWith8bitStates()
     {
-        var plan = MemoryPlan.For(Tiny, new PlanOptions { Method = FineTuneMethod.Full, Seq = 8, Optimizer8bit = true });
+        var plan = MemoryPlan.For(Tiny, new PlanOptions { Method = AdapterMethod.None, Quantization = null, Seq = 8, Optimizer8bit = true });
         Assert.Equal(4L * 86_336, plan.WeightBytes);
         Assert.Equal(86_336, plan.TrainableParameters);
         Assert.Equal(0, plan.AdapterBytes);
@@ -70,7 +70,7 @@ public class MemoryPlanTests
     [Fact]
     public void Ia3DefaultsScaleKeyValueOutputsAndTheDownProjectionInput()
     {
-        var plan = MemoryPlan.For(Tiny, new PlanOptions { Method = FineTuneMethod.Ia3, Seq = 8 });
+        var plan = MemoryPlan.For(Tiny, new PlanOptions { Method = AdapterMethod.Ia3, Quantization = null, Seq = 8 });
         Assert.Equal(2 * (32 + 32 + 128), plan.TrainableParameters);
         Assert.Equal(2L * 86_336, plan.WeightBytes);                                   // frozen base in bf16
         Assert.Equal(4L * (10_048 + 8 * (32 + 32 + 128)), plan.LayerActivationBytes);
@@ -80,7 +80,7 @@ public class MemoryPlanTests
     public void Llama2_7bQLoraOnAllLinearLayers()
     {
         var config = ModelConfig.Load(RepoPaths.Data("configs/Llama-2-7b-hf"));
-        var plan = MemoryPlan.For(config, new PlanOptions { Rank = 16, Seq = 256, DoubleQuant = true, GradientCheckpointing = true });
+        var plan = MemoryPlan.For(config, new PlanOptions { Rank = 16, Seq = 256, Quantization = new QuantOptions { DoubleQuant = true }, GradientCheckpointing = true });
         Assert.Equal(39_976_960, plan.TrainableParameters);                            // PEFT's count for r = 16 on all 7 projections
         var layout = ParameterLayout.For(config);
         long linear = layout.Parameters.Where(p => p.IsLinearWeight).Sum(p => p.Numel);
@@ -118,7 +118,7 @@ public class MemoryPlanMeasuredTests
         var model = new LlamaForCausalLM(config, WeightSources.Random(1));
         model.GradientCheckpointing = checkpointing;
         PeftModel.Create(model, new LoraConfig { R = 8, LoraAlpha = 16, TargetModules = TargetModules.Of(MemoryPlan.AllLinear) });
-        var options = new PlanOptions { Method = FineTuneMethod.Lora, Rank = 8, Seq = 64, Batch = 2, GradientCheckpointing = checkpointing };
+        var options = new PlanOptions { Method = AdapterMethod.Lora, Quantization = null, Rank = 8, Seq = 64, Batch = 2, GradientCheckpointing = checkpointing };
         var plan = MemoryPlan.For(config, options);
         long expected = plan.ActivationBytes - 4L * 2 * 64 * 500 - (checkpointing ? plan.LayerActivationBytes : 0);
 

@@ -1,3 +1,4 @@
+using Workbench.Adapters;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Workbench.Tests.Support;

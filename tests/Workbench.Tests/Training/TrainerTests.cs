@@ -1,3 +1,4 @@
+using Workbench.Adapters;
 using Workbench.Data;
 using Workbench.Engine;
 using Workbench.Tests.Support;
@@ -124,7 +125,7 @@ public class TrainerTests
     {
         using var data = new StoriesRun(records: 18);
         var run = TrainingRun.Create(data.Config(c => c with { SaveSteps = 2 }));
-        var loraA = ((Workbench.Engine.Nn.Module)run.Model).NamedParameters()
+        var loraA = run.Model.TrainableTensors()
             .First(p => p.Name == "model.layers.0.self_attn.q_proj.lora_A.default.weight").Tensor;
         run.Trainer.OnStep = s => { if (s.Step == 2) loraA.Span[0] = float.NaN; };
         var e = Assert.Throws<TrainingDivergedException>(() => run.Trainer.Train());
@@ -148,7 +149,7 @@ public class TrainerTests
         using var data = new StoriesRun(records: 12);
         var run = TrainingRun.Create(data.Config(c => c with { Adapter = AdapterMethod.None }));
         var examples = run.Examples.Where(e => e.Length >= 12).Take(4).Select(e => new TrainingExample(e.InputIds[..12], e.InputIds[..12])).ToList();
-        var parameters = ((Workbench.Engine.Nn.Module)run.Model).TrainableParameters().ToList();
+        var parameters = run.Model.TrainableTensors().Select(p => p.Tensor).ToList();
 
         Tensor[] Gradients(IReadOnlyList<Batch> batches)
         {

@@ -1,3 +1,4 @@
+using Workbench.Adapters;
 using Workbench.Tests.Support;
 using Workbench.Training;
 

@@ -1,4 +1,8 @@
+using Workbench.Adapters;
 using Workbench.Data;
+using Workbench.Evaluation;
+using Workbench.Models;
+using Workbench.Quantization;
 using Workbench.Training;
 using Xunit.Abstractions;
 
@@ -20,12 +24,31 @@ public class TrainingConvergenceTests(ITestOutputHelper output)
         }));
         var run = TrainingRun.Create(config);
         var batches = new MicroBatcher(run.Examples, 16, TrainingData.PadId(run.Tokenizer), 0, shuffle: false).Epoch(0).ToList();
-        double before = CausalLmLoss.Mean(run.Model, batches);
+        double before = MeanLoss(run.Model.Model, batches);
         var summary = run.Trainer.Train();
-        double after = CausalLmLoss.Mean(run.Model, batches);
+        double after = MeanLoss(run.Model.Model, batches);
         output.WriteLine($"{config.Adapter}: loss {before:F4} → {after:F4} (perplexity {Math.Exp(before):F1} → {Math.Exp(after):F1}); " +
                          $"{summary.TrainableParameters} trainable, {summary.SecondsPerStep * 1000:F1} ms/step");
         return (before, after, summary);
+    }
+
+    /// <summary>Mean next-token loss per target over the batches, read off the model's logits.</summary>
+    private static double MeanLoss(ICausalLM model, IEnumerable<Batch> batches)
+    {
+        double total = 0;
+        long count = 0;
+        int v = model.Config.VocabSize;
+        foreach (var b in batches)
+        {
+            var logits = model.Logits(b.InputIds, b.BatchSize, b.Length);              // (B·T, V)
+            for (int i = 0; i < b.InputIds.Length; i++)
+            {
+                if (i % b.Length == b.Length - 1 || b.Labels[i + 1] == TrainingExample.IgnoreIndex) continue;
+                total += Perplexity.TokenNll(logits.AsSpan(i * v, v), b.Labels[i + 1]);
+                count++;
+            }
+        }
+        return total / count;
     }
 
     [Fact]
@@ -60,7 +83,7 @@ public class TrainingConvergenceTests(ITestOutputHelper output)
     {
         var (before, after, summary) = TrainAndMeasure(c => c with
         {
-            Adapter = method, Quantization = BaseQuantization.Nf4, DoubleQuant = true,
+            Adapter = method, Quantization = QuantType.Nf4, DoubleQuant = true,
             TargetModules = method == AdapterMethod.Lora ? ["all-linear"] : [], LearningRate = method == AdapterMethod.Lora ? 1e-2 : 3e-2,
         });
         Assert.Equal(method == AdapterMethod.Lora ? 46240 : 1180, summary.TrainableParameters);   // same adapters as on the fp32 base

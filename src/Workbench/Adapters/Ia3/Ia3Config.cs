@@ -3,7 +3,6 @@ namespace Workbench.Adapters.Ia3;
 /// <summary>PEFT's IA3Config: target modules and which of them are feed-forward (scaled on the input side).</summary>
 public sealed record Ia3Config : AdapterConfig
 {
-    public override string PeftType => "IA3";
     /// <summary>Null: the defaults for the model type. Must be a subset of the targets.</summary>
     public TargetModules? FeedforwardModules { get; init; }
     /// <summary>Start every vector at 1 (false leaves them N(0, 1), as PEFT does; discouraged).</summary>
@@ -22,6 +21,4 @@ public sealed record Ia3Config : AdapterConfig
         ["llama"] = ["down_proj"],
         ["gemma"] = ["down_proj"],
     };
-
-    public override IReadOnlyDictionary<string, string[]> DefaultTargets => Defaults;
 }

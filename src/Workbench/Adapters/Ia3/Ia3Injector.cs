@@ -13,7 +13,7 @@ public static class Ia3Injector
         foreach (var site in TargetResolver.Select(sites, targets, "IA3"))
         {
             bool isFeedforward = feedforward.Matches(site.Path);
-            var layer = peft.Wrap(site.Path, (b, id) => new Ia3Linear(b, isFeedforward, peft.Runtime, id));
+            var layer = peft.Wrap(site.Path, (b, id) => new Ia3Linear(b, isFeedforward, peft.Dropout, id));
             if (layer.IsFeedforward != isFeedforward)
                 throw new ArgumentException($"IA3: '{site.Path}' is {(layer.IsFeedforward ? "" : "not ")}feed-forward for an earlier adapter but not for '{adapterName}'");
             layer.AddAdapter(adapterName, config.InitIa3Weights, peft.RngFor(adapterName, site.Path));

@@ -20,7 +20,7 @@ public sealed class Ia3Linear : AdapterLayer
     public ParameterDict Ia3L => Child<ParameterDict>("ia3_l");
     public override IReadOnlyList<string> AdapterNames => Ia3L.Keys;
 
-    public Ia3Linear(LinearLayer baseLayer, bool isFeedforward, AdapterRuntime runtime, int siteId) : base(baseLayer, runtime, siteId)
+    public Ia3Linear(LinearLayer baseLayer, bool isFeedforward, AdapterDropout dropout, int siteId) : base(baseLayer, dropout, siteId)
     {
         IsFeedforward = isFeedforward;
         AddModule("ia3_l", new ParameterDict());

@@ -16,7 +16,6 @@ public enum LoraInit
 /// <summary>PEFT's LoraConfig: one flat record, PEFT's defaults.</summary>
 public sealed record LoraConfig : AdapterConfig
 {
-    public override string PeftType => "LORA";
     public int R { get; init; } = 8;
     public float LoraAlpha { get; init; } = 8;
     public float LoraDropout { get; init; }
@@ -35,8 +34,6 @@ public sealed record LoraConfig : AdapterConfig
         ["llama"] = ["q_proj", "v_proj"],
         ["gemma"] = ["q_proj", "v_proj"],
     };
-
-    public override IReadOnlyDictionary<string, string[]> DefaultTargets => Defaults;
 
     public static readonly string[] BiasModes = ["none", "all", "lora_only"];
 

@@ -13,7 +13,7 @@ public static class LoraInjector
         var targets = TargetResolver.Resolve(config.TargetModules, sites, peft.ModelType, LoraConfig.Defaults, "LoRA");
         foreach (var site in TargetResolver.Select(sites, targets, "LoRA"))
         {
-            var layer = peft.Wrap(site.Path, (b, id) => new LoraLinear(b, peft.Runtime, id));
+            var layer = peft.Wrap(site.Path, (b, id) => new LoraLinear(b, peft.Dropout, id));
             layer.AddAdapter(adapterName, config.RankFor(site.Path), config.ScalingFor(site.Path), config.LoraDropout,
                 config.InitLoraWeights, peft.RngFor(adapterName, site.Path));
         }

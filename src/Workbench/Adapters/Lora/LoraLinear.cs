@@ -18,14 +18,14 @@ public sealed class LoraLinear : AdapterLayer
     public ModuleDict<Linear> LoraB => Child<ModuleDict<Linear>>("lora_B");
     public override IReadOnlyList<string> AdapterNames => LoraA.Keys;
 
-    public LoraLinear(LinearLayer baseLayer, AdapterRuntime runtime, int siteId) : base(baseLayer, runtime, siteId)
+    public LoraLinear(LinearLayer baseLayer, AdapterDropout dropout, int siteId) : base(baseLayer, dropout, siteId)
     {
         AddModule("lora_A", new ModuleDict<Linear>());
         AddModule("lora_B", new ModuleDict<Linear>());
     }
 
     public float Scaling(string adapter) => settings[adapter].Scaling;
-    public float Dropout(string adapter) => settings[adapter].Dropout;
+    public float DropoutRate(string adapter) => settings[adapter].Dropout;
     public int Rank(string adapter) => LoraA[adapter].OutFeatures;
 
     /// <summary>Adds a trainable adapter initialised as <paramref name="init"/> says (PEFT's update_layer) and activates it.</summary>
@@ -91,8 +91,8 @@ public sealed class LoraLinear : AdapterLayer
             if (!LoraA.Contains(name)) continue;
             var (scaling, p) = settings[name];
             // x̃ = dropout(x) in training (mask seeded by seed, step, layer, adapter); x otherwise
-            var input = Runtime.Training && p > 0
-                ? Ops.Dropout(x, p, DropoutMask.Seed(Runtime.Seed, Runtime.Step, ((long)SiteId << 8) + k))
+            var input = Dropout.Training && p > 0
+                ? Ops.Dropout(x, p, DropoutMask.Seed(Dropout.Seed, Dropout.Step, ((long)SiteId << 8) + k))
                 : x;
             // y += s · (x̃ Aᵀ) Bᵀ
             y = Ops.Add(y, Ops.Scale(LoraB[name].Forward(LoraA[name].Forward(input)), scaling));

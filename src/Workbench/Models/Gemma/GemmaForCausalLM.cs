@@ -12,11 +12,8 @@ namespace Workbench.Models.Gemma;
 /// the tanh GELU. head_dim comes from the config (256 for gemma-2b/7b, not hidden/heads); gemma-2b has one
 /// key/value head (multi-query attention). Shapes: B batch, T tokens, C hidden, V vocab.
 /// </summary>
-public sealed class GemmaForCausalLM : Module, ICausalLM
+public sealed class GemmaForCausalLM : CausalLMModule
 {
-    public ModelConfig Config { get; }
-    public RopeCache Rope { get; }
-    public bool GradientCheckpointing { get; set; }
     /// <summary>√hidden as the embedding dtype holds it (45.25 for hidden 2048 in bf16).</summary>
     public float EmbeddingScale { get; }
 
@@ -25,9 +22,8 @@ public sealed class GemmaForCausalLM : Module, ICausalLM
     public ModuleList<LlamaDecoderLayer> Layers => Model.Child<ModuleList<LlamaDecoderLayer>>("layers");
     public RmsNorm Norm => Model.Child<RmsNorm>("norm");
 
-    public GemmaForCausalLM(ModelConfig config, WeightSource weights)
+    public GemmaForCausalLM(ModelConfig config, WeightSource weights) : base(config, LlamaForCausalLM.Parts)
     {
-        Config = config;
         var model = AddModule("model", new Container());
         var embed = model.Add("embed_tokens", new Embedding(weights("model.embed_tokens.weight", [config.VocabSize, config.HiddenSize])));
         var layers = model.Add("layers", new ModuleList<LlamaDecoderLayer>());
@@ -36,31 +32,11 @@ public sealed class GemmaForCausalLM : Module, ICausalLM
         model.Add("norm", new RmsNorm(weights("model.norm.weight", [config.HiddenSize]), (float)config.NormEps, unitOffset: true));
         if (!config.TieWordEmbeddings)
             AddModule("lm_head", new Linear(weights("lm_head.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
         EmbeddingScale = RoundTo(embed.Weight.DType, MathF.Sqrt(config.HiddenSize));
     }
 
-    /// <summary>ids [B, T] → logits [B, T, V].</summary>
-    public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
-
-    /// <summary>ids [B, T] after the cached tokens → logits [B, T, V] (see <see cref="ICausalLM"/>).</summary>
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
-        LmHead(HiddenStates(ids, batch, seq, cache, attentionMask));
-
-    /// <summary>ids [B, T] after the cached tokens → normalised hidden states [B, T, C].</summary>
-    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
-    {
-        var context = AttentionContext.Create(batch, seq, cache, attentionMask);
-        // x = embed(ids) · normalizer
-        var x = EmbedTokens.Forward(ids, batch, seq).Scale(EmbeddingScale);   // (B, T, C)
-        x = DecoderStack.Run(Layers.Count, i => h => Layers[i].Forward(h, Rope, context), x, GradientCheckpointing && cache is null);
-        cache?.Advance(seq);
-        return Norm.Forward(x);
-    }
-
-    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
-    public Tensor LmHead(Tensor hidden) =>
-        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedTokens.Weight) : Child<Layer>("lm_head").Forward(hidden);
+    /// <summary>x = embed(ids) · normalizer</summary>
+    protected override Tensor Embed(int[] ids, int batch, int seq) => base.Embed(ids, batch, seq).Scale(EmbeddingScale);
 
     /// <summary>The value <paramref name="dtype"/> stores for <paramref name="value"/> (round to nearest even).</summary>
     private static float RoundTo(DType dtype, float value) => dtype switch

@@ -10,20 +10,16 @@ namespace Workbench.Models.GptNeoX;
 /// linear layers carry biases; RoPE rotates the first rotary_pct of each head. Shapes: B batch, T tokens,
 /// C hidden, H heads, D head size, V vocab.
 /// </summary>
-public sealed class GPTNeoXForCausalLM : Module, ICausalLM
+public sealed class GPTNeoXForCausalLM : CausalLMModule
 {
-    public ModelConfig Config { get; }
-    public RopeCache Rope { get; }
-    public bool GradientCheckpointing { get; set; }
-
     private Module Model => Child<Module>("gpt_neox");
     public Embedding EmbedIn => Model.Child<Embedding>("embed_in");
     public ModuleList<GPTNeoXLayer> Layers => Model.Child<ModuleList<GPTNeoXLayer>>("layers");
     public LayerNorm FinalLayerNorm => Model.Child<LayerNorm>("final_layer_norm");
 
     public GPTNeoXForCausalLM(ModelConfig config, WeightSource weights)
+        : base(config, new("gpt_neox.embed_in", "gpt_neox.layers", "gpt_neox.final_layer_norm", "embed_out"))
     {
-        Config = config;
         var model = AddModule("gpt_neox", new Container());
         model.Add("embed_in", new Embedding(weights("gpt_neox.embed_in.weight", [config.VocabSize, config.HiddenSize])));
         var layers = model.Add("layers", new ModuleList<GPTNeoXLayer>());
@@ -32,36 +28,14 @@ public sealed class GPTNeoXForCausalLM : Module, ICausalLM
         model.Add("final_layer_norm", GPTNeoXLayer.Norm(config, "gpt_neox.final_layer_norm", weights));
         if (!config.TieWordEmbeddings)
             AddModule("embed_out", new Linear(weights("embed_out.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
     }
-
-    /// <summary>ids [B, T] → logits [B, T, V].</summary>
-    public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
-
-    /// <summary>ids [B, T] after the cached tokens → logits [B, T, V] (see <see cref="ICausalLM"/>).</summary>
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
-        LmHead(HiddenStates(ids, batch, seq, cache, attentionMask));
-
-    /// <summary>ids [B, T] after the cached tokens → normalised hidden states [B, T, C].</summary>
-    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
-    {
-        var context = AttentionContext.Create(batch, seq, cache, attentionMask);
-        var x = EmbedIn.Forward(ids, batch, seq);                           // (B, T, C)
-        x = DecoderStack.Run(Layers.Count, i => h => Layers[i].Forward(h, Rope, context), x, GradientCheckpointing && cache is null);
-        cache?.Advance(seq);
-        return FinalLayerNorm.Forward(x);
-    }
-
-    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
-    public Tensor LmHead(Tensor hidden) =>
-        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedIn.Weight) : Child<Layer>("embed_out").Forward(hidden);
 }
 
 /// <summary>
 /// One GPT-NeoX block. Parallel residual (use_parallel_residual, Polyglot-ko and Pythia): x + attn(ln1(x)) + mlp(ln2(x));
 /// sequential: a = x + attn(ln1(x)); a + mlp(ln2(a)).
 /// </summary>
-public sealed class GPTNeoXLayer : Module
+public sealed class GPTNeoXLayer : DecoderLayer
 {
     private readonly bool parallelResidual;
 
@@ -82,7 +56,7 @@ public sealed class GPTNeoXLayer : Module
         new(w(name + ".weight", [c.HiddenSize]), w(name + ".bias", [c.HiddenSize]), (float)c.NormEps);
 
     /// <summary>x (B, T, C) → (B, T, C).</summary>
-    public Tensor Forward(Tensor x, RopeCache rope, AttentionContext context)
+    public override Tensor Forward(Tensor x, RopeCache rope, AttentionContext context)
     {
         var attn = Attention.Forward(Child<LayerNorm>("input_layernorm").Forward(x), rope, context);
         var ln2 = Child<LayerNorm>("post_attention_layernorm");

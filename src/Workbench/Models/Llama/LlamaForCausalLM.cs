@@ -9,20 +9,15 @@ namespace Workbench.Models.Llama;
 /// mlp.{gate,up,down}_proj}, model.norm, lm_head (absent when tied to the embedding).
 /// Shapes: B batch, T tokens, C hidden, V vocab.
 /// </summary>
-public sealed class LlamaForCausalLM : Module, ICausalLM
+public sealed class LlamaForCausalLM : CausalLMModule
 {
-    public ModelConfig Config { get; }
-    public RopeCache Rope { get; }
-    public bool GradientCheckpointing { get; set; }
-
     private Module Model => Child<Module>("model");
     public Embedding EmbedTokens => Model.Child<Embedding>("embed_tokens");
     public ModuleList<LlamaDecoderLayer> Layers => Model.Child<ModuleList<LlamaDecoderLayer>>("layers");
     public RmsNorm Norm => Model.Child<RmsNorm>("norm");
 
-    public LlamaForCausalLM(ModelConfig config, WeightSource weights)
+    public LlamaForCausalLM(ModelConfig config, WeightSource weights) : base(config, Parts)
     {
-        Config = config;
         var model = AddModule("model", new Container());
         model.Add("embed_tokens", new Embedding(weights("model.embed_tokens.weight", [config.VocabSize, config.HiddenSize])));
         var layers = model.Add("layers", new ModuleList<LlamaDecoderLayer>());
@@ -31,33 +26,14 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
         model.Add("norm", new RmsNorm(weights("model.norm.weight", [config.HiddenSize]), (float)config.NormEps));
         if (!config.TieWordEmbeddings)
             AddModule("lm_head", new Linear(weights("lm_head.weight", [config.VocabSize, config.HiddenSize])));
-        Rope = new RopeCache(config.HeadDim, config.RotaryDim, (float)config.RopeTheta, config.MaxPositions, config.RopeScaling);
     }
 
-    /// <summary>ids [B, T] → logits [B, T, V].</summary>
-    public Tensor Forward(int[] ids, int batch, int seq) => Forward(ids, batch, seq, null);
-
-    /// <summary>ids [B, T] after the cached tokens → logits [B, T, V] (see <see cref="ICausalLM"/>).</summary>
-    public Tensor Forward(int[] ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null) =>
-        LmHead(HiddenStates(ids, batch, seq, cache, attentionMask));
-
-    /// <summary>ids [B, T] after the cached tokens → normalised hidden states [B, T, C].</summary>
-    public Tensor HiddenStates(int[] ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
-    {
-        var context = AttentionContext.Create(batch, seq, cache, attentionMask);
-        var x = EmbedTokens.Forward(ids, batch, seq);                       // (B, T, C)
-        x = DecoderStack.Run(Layers.Count, i => h => Layers[i].Forward(h, Rope, context), x, GradientCheckpointing && cache is null);
-        cache?.Advance(seq);
-        return Norm.Forward(x);
-    }
-
-    /// <summary>hidden [..., C] → logits [..., V]; an untied head is a layer like any other (an adapter may wrap it).</summary>
-    public Tensor LmHead(Tensor hidden) =>
-        Config.TieWordEmbeddings ? Ops.Linear(hidden, EmbedTokens.Weight) : Child<Layer>("lm_head").Forward(hidden);
+    /// <summary>Where Llama and Gemma keep the shared parts.</summary>
+    internal static readonly CausalLMParts Parts = new("model.embed_tokens", "model.layers", "model.norm", "lm_head");
 }
 
 /// <summary>Pre-norm decoder layer: x += attn(norm(x)); x += mlp(norm(x)). Gemma's norms scale by (1 + w).</summary>
-public sealed class LlamaDecoderLayer : Module
+public sealed class LlamaDecoderLayer : DecoderLayer
 {
     public LlamaAttention SelfAttn => Child<LlamaAttention>("self_attn");
     public LlamaMlp Mlp => Child<LlamaMlp>("mlp");
@@ -72,7 +48,7 @@ public sealed class LlamaDecoderLayer : Module
     }
 
     /// <summary>x (B, T, C) → (B, T, C).</summary>
-    public Tensor Forward(Tensor x, RopeCache rope, AttentionContext context)
+    public override Tensor Forward(Tensor x, RopeCache rope, AttentionContext context)
     {
         x = Ops.Add(x, SelfAttn.Forward(Child<RmsNorm>("input_layernorm").Forward(x), rope, context));
         return Ops.Add(x, Mlp.Forward(Child<RmsNorm>("post_attention_layernorm").Forward(x)));

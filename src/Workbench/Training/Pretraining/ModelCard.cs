@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 
 namespace Workbench.Training.Pretraining;
 
@@ -38,7 +39,7 @@ public static class ModelCard
         s.AppendLine();
         s.AppendLine("## Training");
         s.AppendLine();
-        s.AppendLine(inv, $"AdamW, learning rate {t.LearningRate:G4} ({t.LrSchedulerType.ToString().ToLowerInvariant()}, warmup {(t.WarmupSteps > 0 ? t.WarmupSteps + " steps" : t.WarmupRatio.ToString(inv))}), " +
+        s.AppendLine(inv, $"AdamW, learning rate {t.LearningRate:G4} ({EnumSpelling.Name(t.LrSchedulerType)}, warmup {(t.WarmupSteps > 0 ? t.WarmupSteps + " steps" : t.WarmupRatio.ToString(inv))}), " +
                           $"{t.MicroBatchSize} × {t.GradientAccumulationSteps} blocks per step, weight decay {t.WeightDecay:G3}, grad-norm clip {t.MaxGradNorm:G3}, seed {t.Seed}.");
         s.AppendLine(inv, $"{r.Training.Steps} of {r.Training.TotalSteps} steps{(r.Training.Cancelled ? " (stopped at the time limit)" : "")}, " +
                           $"{r.Training.SecondsPerStep:F2} s/step, {r.Training.TokensPerSecond:F0} tokens/s; {r.Seconds / 60:F1} minutes in all on the CPU.");

@@ -1,3 +1,4 @@
+using Workbench.Adapters;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Workbench.Tokenizers.Training;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Workbench.Adapters.Merge;
+using Workbench.Backends.Managed;
 using Workbench.Data;
 using Workbench.Engine.Nn;
 using Workbench.Evaluation;
@@ -41,15 +42,14 @@ public static class Pretrainer
         var configJson = c.ConfigJson(tokenizer.VocabSize, eos);
         var modelConfig = ModelConfig.Parse(configJson.ToJsonString(), "pretrain config");
         var model = CausalLM.Create(modelConfig, WeightSources.Random(c.Training.Seed, (float)c.InitializerRange));
-        var module = (Module)model;
-        TrainingModel.Prepare(module, c.Training);
-        long parameters = module.NamedParameters().Sum(p => p.Tensor.Numel);
+        var trainable = ManagedBackend.Instance.Prepare(model, TrainingRun.Setup(c.Training));
+        long parameters = model.NamedParameters().Sum(p => p.Tensor.Numel);
         progress($"model: gpt_neox hidden {c.HiddenSize}, {c.NumLayers} layers, {c.NumHeads} heads, vocab {tokenizer.VocabSize}: {parameters:N0} parameters; " +
                  $"{blocks.Count} blocks of {c.Training.MaxLength} tokens");
 
         var outDir = Path.GetFullPath(c.Training.OutputDir);
         var workDir = WorkDir(outDir);
-        var trainer = new Trainer(c.Training with { OutputDir = workDir }, model, blocks, TrainingData.PadId(tokenizer)) { OnStep = onStep };
+        var trainer = new Trainer(c.Training with { OutputDir = workDir }, trainable, blocks, TrainingData.PadId(tokenizer)) { OnStep = onStep };
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (c.MaxMinutes > 0) limit.CancelAfter(TimeSpan.FromMinutes(c.MaxMinutes));
         var summary = trainer.Train(limit.Token);
@@ -68,7 +68,7 @@ public static class Pretrainer
         var result = new PretrainResult(outDir, summary, parameters, blocks.Count, (long)blocks.Count * c.Training.MaxLength,
             heldout, charsPerToken, watch.Elapsed.TotalSeconds);
         progress($"writing {outDir}");
-        Write(c, module, configJson, workDir, result);
+        Write(c, model, configJson, workDir, result);
         return result;
     }
 

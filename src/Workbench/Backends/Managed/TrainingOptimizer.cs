@@ -2,7 +2,7 @@ using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Engine.Optim;
 
-namespace Workbench.Training;
+namespace Workbench.Backends.Managed;
 
 /// <summary>
 /// AdamW over the trainable parameters in transformers Trainer's two groups: weight decay for everything except
@@ -59,17 +59,5 @@ public sealed class TrainingOptimizer
             result["exp_avg_sq." + name] = group.ExpAvgSq[i];
         }
         return result;
-    }
-
-    /// <summary>Copies saved moments in; every parameter's must be present with its shape.</summary>
-    public void LoadMoments(IReadOnlyDictionary<string, Tensor> saved, string origin)
-    {
-        foreach (var (key, live) in Moments())
-        {
-            if (!saved.TryGetValue(key, out var t)) throw new TrainingConfigException($"{origin}: missing optimizer state '{key}'");
-            if (!t.Shape.SequenceEqual(live.Shape))
-                throw new TrainingConfigException($"{origin}: '{key}' has shape {Shape.Format(t.Shape)}, expected {Shape.Format(live.Shape)}");
-            t.Contiguous().Span.CopyTo(live.Span);
-        }
     }
 }

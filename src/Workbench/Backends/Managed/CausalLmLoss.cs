@@ -2,7 +2,7 @@ using Workbench.Data;
 using Workbench.Engine;
 using Workbench.Models;
 
-namespace Workbench.Training;
+namespace Workbench.Backends.Managed;
 
 /// <summary>
 /// The causal language-modelling loss of Hugging Face's <c>*ForCausalLM</c>: position t predicts token t+1,
@@ -24,44 +24,18 @@ public static class CausalLmLoss
         return targets;
     }
 
-    /// <summary>Positions that carry a loss after the shift.</summary>
-    public static int TargetCount(Batch batch)
-    {
-        int n = 0;
-        for (int b = 0; b < batch.BatchSize; b++)
-            for (int t = 1; t < batch.Length; t++)
-                if (batch.Labels[b * batch.Length + t] != TrainingExample.IgnoreIndex) n++;
-        return n;
-    }
-
     /// <summary>
-    /// Mean next-token loss of one batch: a rank-0 tensor that records its graph when grad mode is on. Only the
-    /// positions that carry a target go through the head (completion-only labels leave most of a batch without one,
+    /// Mean next-token loss of ids and labels [B, T]: a rank-0 tensor that records its graph when grad mode is on. Only
+    /// the positions that carry a target go through the head (completion-only labels leave most of a batch without one,
     /// and the [V, C] head is the largest matrix of a small model); the loss is the same.
     /// </summary>
-    public static Tensor Compute(ICausalLM model, Batch batch)
+    public static Tensor Compute(CausalLMModule model, int[] inputIds, int[] labels, int batch, int seq)
     {
-        var targets = ShiftLabels(batch.Labels, batch.BatchSize, batch.Length);
-        var hidden = model.HiddenStates(batch.InputIds, batch.BatchSize, batch.Length);     // (B, T, C)
+        var targets = ShiftLabels(labels, batch, seq);
+        var hidden = model.HiddenStates(inputIds, batch, seq);                             // (B, T, C)
         var rows = Enumerable.Range(0, targets.Length).Where(i => targets[i] != TrainingExample.IgnoreIndex).ToArray();
         if (rows.Length == 0) return Ops.CrossEntropy(model.LmHead(hidden), targets);
         var picked = Ops.Embedding(hidden.Reshape(targets.Length, -1), rows);               // (N, C): the rows with a target
         return Ops.CrossEntropy(model.LmHead(picked), rows.Select(i => targets[i]).ToArray());
-    }
-
-    /// <summary>Mean loss per target token over all batches (each batch's mean weighted by its target count), without gradients.</summary>
-    public static double Mean(ICausalLM model, IEnumerable<Batch> batches)
-    {
-        using var _ = GradMode.NoGrad();
-        double total = 0;
-        long count = 0;
-        foreach (var batch in batches)
-        {
-            int n = TargetCount(batch);
-            if (n == 0) continue;
-            total += (double)Compute(model, batch).Item() * n;
-            count += n;
-        }
-        return count == 0 ? double.NaN : total / count;
     }
 }
