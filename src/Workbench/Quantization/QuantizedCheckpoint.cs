@@ -2,7 +2,6 @@ using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Formats;
 using Workbench.Models;
-using Workbench.Models.Llama;
 
 namespace Workbench.Quantization;
 
@@ -37,17 +36,16 @@ public static class QuantizedCheckpoint
     public static void Save(Module model, string path) => SafeTensorsWriter.Write(path, StateDict(model));
 
     /// <summary>
-    /// A LlamaForCausalLM from a model directory (config.json + safetensors): pre-quantised layers load as
-    /// Linear4bit, the other linear layers are quantised with <paramref name="options"/> (kept as stored when
-    /// null) one at a time, as in <see cref="ModelQuantizer.Build{T}"/>.
+    /// The model that <paramref name="create"/> builds (as <see cref="CausalLM.Create"/> does for any model_type) from
+    /// a model directory (config.json + safetensors): pre-quantised layers load as Linear4bit, the other linear
+    /// layers are quantised with <paramref name="options"/> (kept as stored when null) one at a time, as in
+    /// <see cref="ModelQuantizer.Build{T}"/>.
     /// </summary>
-    public static LlamaForCausalLM LoadLlama(string directory, QuantOptions? options)
+    public static T Load<T>(string directory, Func<ModelConfig, WeightSource, T> create, QuantOptions? options) where T : Module
     {
         var config = ModelConfig.Load(directory);
-        if (config.ModelType != "llama")
-            throw new NotSupportedException($"{config.Source}: model_type '{config.ModelType}' has no model class yet (llama only)");
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
-        return ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), Source(checkpoint), options, path => Stored(checkpoint, path));
+        return ModelQuantizer.Build(w => create(config, w), Source(checkpoint), options, path => Stored(checkpoint, path));
     }
 
     /// <summary>Reads tensors on demand, checking shapes against the model's.</summary>
