@@ -102,7 +102,7 @@ public static class DemoPipeline
             throw new DemoException($"{o.ModelDir}: no model there. Make the small Korean base model first:\n" +
                                     "  wb pretrain --config data/examples/ko-tiny.yaml\n(or point --model at any GPT-NeoX/Llama model folder with a tokenizer)");
         Directory.CreateDirectory(o.OutDir);
-        var task = FewShotTask.Load(Commands.EvalCommand.ResolveTask(o.Task));
+        var task = FewShotTask.Load(FewShotTask.Resolve(o.Task));
         task = task with { TestSampleSize = o.Samples, NumShots = o.Shots ?? task.NumShots };
         var tokenizer = Tokenizer.Load(o.ModelDir);
         var sampler = FewShotSampler.Create(task, tokenizer);

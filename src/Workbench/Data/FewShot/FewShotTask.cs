@@ -62,6 +62,20 @@ public sealed record FewShotTask
         ?? throw new DataFormatException(new DataIssue(doc.Source, doc.Line,
             $"label '{doc.Label}' has no verbaliser in task '{Name}' (labels: {string.Join(", ", Choices.Select(c => c.Label))})"));
 
+    /// <summary>A task .json path as given, or a name looked up as data/tasks/NAME.json above the working folder or the app.</summary>
+    public static string Resolve(string task)
+    {
+        if (File.Exists(task)) return task;
+        if (task.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) throw new FileNotFoundException($"{task}: no such task file", task);
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "tasks", task + ".json");
+                if (File.Exists(candidate)) return candidate;
+            }
+        throw new FileNotFoundException($"task '{task}': no data/tasks/{task}.json above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}");
+    }
+
     public static FewShotTask Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"task file not found: {path}", path);
