@@ -6,8 +6,8 @@ using System.Text.Json;
 using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Evaluation;
+using Workbench.Formats;
 using Workbench.Models;
-using Workbench.Notebooks;
 using Workbench.Tokenizers;
 
 namespace Workbench.Cli.Commands;

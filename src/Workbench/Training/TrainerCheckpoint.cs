@@ -22,8 +22,8 @@ public sealed record LoadedCheckpoint(string Path, TrainerState State, LrSchedul
 /// <c>&lt;out&gt;/checkpoint-&lt;step&gt;/</c>: <c>trainable.safetensors</c> (trainable weights by parameter name),
 /// <c>optimizer.safetensors</c> (AdamW moments <c>exp_avg.*</c>/<c>exp_avg_sq.*</c>, step count in the metadata),
 /// <c>trainer_state.json</c> (step, data position, seed, elapsed time, scheduler state) and
-/// <c>training_config.json</c>. Written into a hidden temporary folder that is renamed into place, so a
-/// checkpoint folder is either absent or complete.
+/// <c>training_config.json</c>. Written with <see cref="AtomicFolder"/>, so a checkpoint folder is either absent
+/// or complete.
 /// </summary>
 public static class TrainerCheckpoint
 {
@@ -36,31 +36,15 @@ public static class TrainerCheckpoint
     public static string Save(string outputDir, TrainerState state, LrSchedule schedule, TrainingConfig config,
         IReadOnlyList<(string Name, Tensor Tensor)> trainable, TrainingOptimizer optimizer)
     {
-        Directory.CreateDirectory(outputDir);
         var final = Path.Combine(outputDir, Prefix + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
-        var temp = Path.Combine(outputDir, $".{Prefix}{state.GlobalStep}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+        AtomicFolder.Write(final, dir =>
         {
-            SafeTensorsWriter.Write(Path.Combine(temp, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
-            SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.Moments(),
+            SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
+            SafeTensorsWriter.Write(Path.Combine(dir, OptimizerFile), optimizer.Moments(),
                 new Dictionary<string, string> { ["step"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture) });
-            File.WriteAllText(Path.Combine(temp, StateFile), StateJson(state, schedule));
-            File.WriteAllText(Path.Combine(temp, ConfigFile), TrainingConfigLoader.ToJson(config));
-            if (Directory.Exists(final))
-            {
-                var old = final + $".{Guid.NewGuid():N}.old";
-                Directory.Move(final, old);
-                Directory.Move(temp, final);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(temp, final);
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+            File.WriteAllText(Path.Combine(dir, StateFile), StateJson(state, schedule));
+            File.WriteAllText(Path.Combine(dir, ConfigFile), TrainingConfigLoader.ToJson(config));
+        });
         return final;
     }
 
