@@ -72,15 +72,15 @@ public static class TrainerCheckpoint
         foreach (var f in new[] { WeightsFile, OptimizerFile, StateFile, ConfigFile })
             if (!File.Exists(Path.Combine(dir, f))) throw new TrainingConfigException($"{dir}: incomplete checkpoint, {f} is missing");
         var statePath = Path.Combine(dir, StateFile);
-        JsonNode root;
-        try { root = JsonNode.Parse(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new TrainingConfigException($"{statePath}: not valid JSON ({e.Message})"); }
-        T Get<T>(JsonNode? n, string key) => n?[key] is JsonNode v ? v.GetValue<T>() : throw new TrainingConfigException($"{statePath}: missing '{key}'");
-        var state = new TrainerState(Get<int>(root, "global_step"), Get<int>(root, "epoch"), Get<int>(root, "batch_index"),
-            Get<int>(root, "seed"), Get<double>(root, "elapsed_seconds"));
-        var s = root["scheduler"];
-        var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(Get<string>(s, "type"), ignoreCase: true),
-            Get<double>(s, "base_lr"), Get<int>(s, "warmup_steps"), Get<int>(s, "total_steps"));
+        var root = JsonFields.Parse(File.ReadAllText(statePath), statePath,
+            (file, field, problem) => new TrainingConfigException($"{file}: {JsonFields.Describe(field, problem)}"));
+        int Int(JsonFields f, string field) => f.Int(field) ?? throw f.Missing(field);
+        double Double(JsonFields f, string field) => f.Double(field) ?? throw f.Missing(field);
+        var state = new TrainerState(Int(root, "global_step"), Int(root, "epoch"), Int(root, "batch_index"),
+            Int(root, "seed"), Double(root, "elapsed_seconds"));
+        var s = root.Object("scheduler") ?? throw root.Missing("scheduler");
+        var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(s.String("type") ?? throw s.Missing("type"), ignoreCase: true),
+            Double(s, "base_lr"), Int(s, "warmup_steps"), Int(s, "total_steps"));
         var configPath = Path.Combine(dir, ConfigFile);
         var config = TrainingConfigLoader.FromJson(File.ReadAllText(configPath), configPath);
         var optimizerPath = Path.Combine(dir, OptimizerFile);
