@@ -16,7 +16,7 @@ namespace Workbench.Quantization;
 /// bitsandbytes allocates the states of tensors with ≥ 1e5 elements in CUDA unified memory, which the driver
 /// pages out to CPU RAM when the GPU runs short (the memory spikes of long sequences) and back on access, so
 /// training does not stop with out-of-memory. This engine keeps every state in CPU RAM already, so there is
-/// nothing to page: <see cref="Training.Optimizers.Create"/> accepts the paged names as plain aliases of the unpaged
+/// nothing to page: <c>Optimizers.Create</c> (Training) accepts the paged names as plain aliases of the unpaged
 /// optimisers, with identical results. See docs/paged-optimizers.md.
 /// </para>
 /// </summary>
