@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Workbench.Adapters;
 using Workbench.Adapters.Lora;
 using Workbench.Engine;
-using Workbench.Engine.Optim;
 using Workbench.Models;
 using Workbench.Models.Llama;
 using Workbench.Quantization;

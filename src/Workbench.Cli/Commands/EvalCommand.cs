@@ -6,8 +6,8 @@ using System.Text.Json;
 using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Evaluation;
+using Workbench.Formats;
 using Workbench.Models;
-using Workbench.Notebooks;
 using Workbench.Tokenizers;
 
 namespace Workbench.Cli.Commands;
@@ -70,7 +70,7 @@ public static class EvalCommand
         ITokenizer tokenizer;
         try
         {
-            fewShot = FewShotTask.Load(ResolveTask(a.Task));
+            fewShot = FewShotTask.Load(FewShotTask.Resolve(a.Task));
             if (a.Train is not null) fewShot = fewShot.WithData(Path.GetFullPath(a.Train), Path.GetFullPath(a.Test!));
             fewShot = fewShot with
             {
@@ -108,19 +108,5 @@ public static class EvalCommand
             Console.Write(result.Confusion.ToTable().ToMarkdown());
         }
         return 0;
-    }
-
-    /// <summary>A task .json path as given, or a name looked up as data/tasks/NAME.json above the working folder or the app.</summary>
-    public static string ResolveTask(string task)
-    {
-        if (File.Exists(task)) return task;
-        if (task.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) throw new FileNotFoundException($"{task}: no such task file", task);
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "data", "tasks", task + ".json");
-                if (File.Exists(candidate)) return candidate;
-            }
-        throw new FileNotFoundException($"task '{task}': no data/tasks/{task}.json above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}");
     }
 }

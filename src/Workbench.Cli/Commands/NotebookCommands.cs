@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Workbench.Notebooks;
+using Workbench.Formats;
 using Workbench.Notebooks.Export;
 using Workbench.Notebooks.Ipynb;
 using Workbench.Notebooks.Reports;

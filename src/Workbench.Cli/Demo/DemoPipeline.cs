@@ -8,8 +8,8 @@ using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Engine;
 using Workbench.Evaluation;
+using Workbench.Formats;
 using Workbench.Models;
-using Workbench.Notebooks;
 using Workbench.Quantization;
 using Workbench.Tokenizers;
 using Workbench.Training;
@@ -84,11 +84,10 @@ public static class DemoPipeline
     /// <summary>
     /// The layers every method adapts: every linear layer of the base's layout and its output head. The head because
     /// the verbalisers are rare words in a small model's corpus (" 긍정" 28 times in 150k NSMC reviews): through a
-    /// frozen head their logits stay far below the common tokens' whatever the layers below do (LoRA on the layers
-    /// alone never learned the answer format in 200 steps). IA3 scales the feed-forward down projection's input (PEFT's
-    /// feed-forward default) and every other output, the head's one factor per vocabulary entry; on ko-tiny that gave
-    /// 70.5 / 71.0 % at 100 steps against 59.0 / 59.5 % with PEFT's default layers (query_key_value, dense_4h_to_h) and
-    /// the head. A tied head is the embedding, no linear layer: none to adapt.
+    /// frozen head their logits stay far below the common tokens' whatever the layers below do. IA3 scales the
+    /// feed-forward down projection's input (PEFT's feed-forward default) and every other output, the head's one factor
+    /// per vocabulary entry, which learns the task in a short run far better than PEFT's default layers (the figures
+    /// are in docs/performance.md). A tied head is the embedding, no linear layer: none to adapt.
     /// </summary>
     public static string[] TargetModules(ModelConfig config) =>
         AdapterParameterCount.Sites(ParameterLayout.For(config)).Select(s => s.Name).Distinct().ToArray();
@@ -105,7 +104,7 @@ public static class DemoPipeline
             throw new DemoException($"{o.ModelDir}: no model there. Make the small Korean base model first:\n" +
                                     "  wb pretrain --config data/examples/ko-tiny.yaml\n(or point --model at any GPT-NeoX/Llama model folder with a tokenizer)");
         Directory.CreateDirectory(o.OutDir);
-        var task = FewShotTask.Load(Commands.EvalCommand.ResolveTask(o.Task));
+        var task = FewShotTask.Load(FewShotTask.Resolve(o.Task));
         task = task with { TestSampleSize = o.Samples, NumShots = o.Shots ?? task.NumShots };
         var tokenizer = Tokenizer.Load(o.ModelDir);
         var sampler = FewShotSampler.Create(task, tokenizer);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 using Workbench.Models;
 
 namespace Workbench.Adapters;
@@ -25,7 +26,7 @@ public abstract class AdapterMethodDefinition
     public abstract AdapterConfig Create(AdapterOptions options);
 
     /// <summary>This method's own fields of adapter_config.json (the shared ones are read by <see cref="PeftFormat"/>).</summary>
-    internal abstract AdapterConfig ReadFields(PeftFormat.Fields fields);
+    internal abstract AdapterConfig ReadFields(JsonFields fields);
 
     /// <summary>Adds this method's own fields, with PEFT's names and values, to those adapter_config.json will hold.</summary>
     internal abstract void WriteFields(AdapterConfig config, IDictionary<string, JsonNode?> fields);

@@ -24,7 +24,7 @@ public static class PeftFormat
     public const string PeftVersion = "0.20.1.dev0";
 
     /// <summary>Saves every adapter (or the given ones): "default" in <paramref name="directory"/>, others in subfolders.</summary>
-    public static IReadOnlyList<string> Save(PeftModel peft, string directory, IEnumerable<string>? adapters = null)
+    internal static IReadOnlyList<string> Save(PeftModel peft, string directory, IEnumerable<string>? adapters = null)
     {
         var written = new List<string>();
         foreach (var name in adapters ?? peft.AdapterNames)
@@ -35,7 +35,7 @@ public static class PeftFormat
             SafeTensorsWriter.Write(Path.Combine(dir, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
             // PEFT's save_pretrained stores inference_mode = true.
             var json = ConfigJson(peft.Config(name) with { InferenceMode = true });
-            SafeTensorsWriter.WriteAtomically(Path.Combine(dir, ConfigFileName), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
+            AtomicFile.WriteAllText(Path.Combine(dir, ConfigFileName), json);
             written.Add(dir);
         }
         return written;
@@ -45,7 +45,7 @@ public static class PeftFormat
     /// Loads a PEFT adapter directory into <paramref name="model"/> (frozen first) as the adapter
     /// <paramref name="adapterName"/>. Every key must fit: missing, unexpected or mis-shaped tensors are an error.
     /// </summary>
-    public static PeftModel<TModel> Load<TModel>(TModel model, string directory, string adapterName = "default", bool isTrainable = false, string? modelType = null)
+    internal static PeftModel<TModel> Load<TModel>(TModel model, string directory, string adapterName = "default", bool isTrainable = false, string? modelType = null)
         where TModel : Module
     {
         var config = ReadConfig(directory) with { InferenceMode = !isTrainable };
@@ -55,7 +55,7 @@ public static class PeftFormat
     }
 
     /// <summary>Adds a saved adapter to an existing PEFT model under <paramref name="adapterName"/> (active afterwards).</summary>
-    public static void LoadAdapter(PeftModel peft, string directory, string adapterName, bool isTrainable = false)
+    internal static void LoadAdapter(PeftModel peft, string directory, string adapterName, bool isTrainable = false)
     {
         peft.AddAdapter(adapterName, ReadConfig(directory) with { InferenceMode = !isTrainable });
         LoadWeights(peft, directory, adapterName);
@@ -148,10 +148,7 @@ public static class PeftFormat
     {
         var file = Directory.Exists(path) ? Path.Combine(path, ConfigFileName) : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no adapter config", file);
-        JsonObject root;
-        try { root = JsonNode.Parse(File.ReadAllText(file))?.AsObject() ?? throw new AdapterFormatException($"{file}: not a JSON object"); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new AdapterFormatException($"{file}: not a JSON object ({e.Message})"); }
-        var f = new Fields(root, file);
+        var f = JsonFields.Parse(File.ReadAllText(file), file, (file, field, problem) => new AdapterFormatException($"{file}: {JsonFields.Describe(field, problem)}"));
         var peftType = f.String("peft_type") ?? throw f.Error("peft_type", "is required");
         var method = AdapterMethods.ForPeftType(peftType)
                      ?? throw f.Error("peft_type", $"'{peftType}' is not supported ({string.Join(", ", AdapterMethods.All.Select(m => m.PeftType))})");
@@ -163,11 +160,19 @@ public static class PeftFormat
             BaseModelNameOrPath = f.String("base_model_name_or_path"),
             Revision = f.String("revision"),
             InferenceMode = f.Bool("inference_mode", false),
-            TargetModules = f.Targets("target_modules"),
+            TargetModules = ReadTargets(f, "target_modules"),
             ModulesToSave = f.StringList("modules_to_save"),
             FanInFanOut = f.Bool("fan_in_fan_out", false),
         };
     }
+
+    /// <summary>A target_modules-like field: a list of names ([] → none), or a string ("all-linear" or a regular expression).</summary>
+    internal static TargetModules? ReadTargets(JsonFields f, string field) => f.Node(field) switch
+    {
+        null => null,
+        JsonArray => f.StringList(field) is { Count: > 0 } names ? TargetModules.Of(names) : TargetModules.None,
+        _ => TargetModules.FromString(f.String(field)!),
+    };
 
     internal static JsonNode? Targets(TargetModules? t) => t is null ? null : t.Names is { } names ? Strings(names) : JsonValue.Create(t.Pattern);
 
@@ -180,45 +185,5 @@ public static class PeftFormat
         var text = ((double)(decimal)value).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         if (!text.Contains('.') && !text.Contains('E')) text += ".0";
         return JsonNode.Parse(text)!;
-    }
-
-    /// <summary>Typed reads of adapter_config.json fields; JSON null or absence gives the default.</summary>
-    internal sealed class Fields(JsonObject root, string file)
-    {
-        public string File => file;
-        public AdapterFormatException Error(string field, string problem) => new($"{file}: field '{field}': {problem}");
-        public JsonNode? Node(string field) => root.TryGetPropertyValue(field, out var n) ? n : null;
-
-        private T Read<T>(string field, Func<JsonNode, T> read, string expected)
-        {
-            try { return read(Node(field)!); }
-            catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
-            { throw Error(field, $"expected {expected}, found {Node(field)!.ToJsonString()}"); }
-        }
-
-        public string? String(string field) => Node(field) is null ? null : Read(field, n => n.GetValue<string>(), "a string");
-        public bool Bool(string field, bool fallback) => Node(field) is null ? fallback : Read(field, n => n.GetValue<bool>(), "true or false");
-        public int Int(string field, int fallback) => Node(field) is null ? fallback : Read(field, n => (int)n.GetValue<double>(), "an integer");
-        public double Double(string field, double fallback) => Node(field) is null ? fallback : Read(field, n => n.GetValue<double>(), "a number");
-
-        public IReadOnlyList<string>? StringList(string field) => Node(field) is null ? null
-            : Read(field, n => n.AsArray().Select(e => e!.GetValue<string>()).ToList(), "a list of strings");
-
-        public TargetModules? Targets(string field) => Node(field) switch
-        {
-            null => null,
-            JsonArray => StringList(field) is { Count: > 0 } names ? TargetModules.Of(names) : TargetModules.None,
-            _ => TargetModules.FromString(String(field)!),
-        };
-
-        public IReadOnlyDictionary<string, T> Map<T>(string field, Func<JsonNode, T> value) => Node(field) is null
-            ? new Dictionary<string, T>()
-            : Read(field, n => n.AsObject().ToDictionary(kv => kv.Key, kv => value(kv.Value!)), "an object");
-
-        public void RequireNull(string field)
-        {
-            if (Node(field) is { } n && !(n is JsonArray { Count: 0 }))
-                throw Error(field, $"{n.ToJsonString()} is not supported (only null)");
-        }
     }
 }

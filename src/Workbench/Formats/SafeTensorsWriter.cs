@@ -9,8 +9,8 @@ namespace Workbench.Formats;
 /// <summary>
 /// Writes safetensors files as the Rust implementation does: tensors sorted by descending dtype alignment then
 /// by name, laid out back to back; the header JSON (<c>__metadata__</c> first, then tensors in data order) padded
-/// with spaces to a multiple of 8 bytes so every tensor starts 8-byte aligned. Each file is written to a
-/// temporary file in the same folder and moved over the target, so a reader never sees half a file.
+/// with spaces to a multiple of 8 bytes so every tensor starts 8-byte aligned. Each file is written through
+/// <see cref="AtomicFile"/>, so a reader never sees half a file.
 /// Tensors are written in their storage dtype; a non-contiguous tensor is first copied contiguous (through
 /// fp32, so a non-contiguous I32 view keeps integers exact only up to 2^24).
 /// </summary>
@@ -26,7 +26,7 @@ public static partial class SafeTensorsWriter
             .ThenBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
         var header = HeaderBytes(ordered.Select(t => (t.Name, t.DType, t.Tensor.Shape, t.Tensor.Numel)), metadata);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
@@ -157,7 +157,7 @@ public static partial class SafeTensorsWriter
 
     private static void WriteIndex(string path, long totalSize, IEnumerable<(string Tensor, string Shard)> weightMap)
     {
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = HeaderJson.Encoder }))
             {
@@ -186,27 +186,6 @@ public static partial class SafeTensorsWriter
             if (!keep.Contains(name) && (ShardName().IsMatch(name) || name == SafeTensorsCheckpoint.IndexFileName
                                          || (name == SafeTensorsCheckpoint.SingleFileName && written.Count > 1)))
                 File.Delete(file);
-        }
-    }
-
-    /// <summary>Writes through a temporary file in the target's folder, then renames it over the target.</summary>
-    internal static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
         }
     }
 }

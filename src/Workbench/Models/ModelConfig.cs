@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Workbench.Engine;
+using Workbench.Formats;
 
 namespace Workbench.Models;
 
@@ -51,7 +51,7 @@ public sealed record ModelConfig
 
     public const string FileName = "config.json";
 
-    private static readonly Dictionary<string, Func<ConfigJson, ModelConfig>> Families = new()
+    private static readonly Dictionary<string, Func<JsonFields, ModelConfig>> Families = new()
     {
         ["llama"] = Llama,
         ["gpt_neox"] = GptNeoX,
@@ -71,31 +71,23 @@ public sealed record ModelConfig
     /// <summary>Parses config.json text; <paramref name="source"/> names it in errors.</summary>
     public static ModelConfig Parse(string json, string source)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true }); }
-        catch (JsonException e) { throw new ModelConfigException(source, null, $"not valid JSON ({e.Message})"); }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new ModelConfigException(source, null, $"expected a JSON object, found a {doc.RootElement.ValueKind}");
-            var c = new ConfigJson(doc.RootElement, source);
-            var supported = string.Join(", ", Families.Keys);
-            var modelType = c.StringOrNull("model_type") ?? throw c.Error("model_type", $"is required; supported: {supported}");
-            if (!Families.TryGetValue(modelType, out var parse))
-                throw c.Error("model_type", $"'{modelType}' is not supported; supported: {supported}");
-            return parse(c) with { Source = source };
-        }
+        var c = JsonFields.Parse(json, source, (file, field, problem) => new ModelConfigException(file, field, problem));
+        var supported = string.Join(", ", Families.Keys);
+        var modelType = c.String("model_type") ?? throw c.Error("model_type", $"is required; supported: {supported}");
+        if (!Families.TryGetValue(modelType, out var parse))
+            throw c.Error("model_type", $"'{modelType}' is not supported; supported: {supported}");
+        return parse(c) with { Source = source };
     }
 
     // transformers LlamaConfig defaults.
-    private static ModelConfig Llama(ConfigJson c)
+    private static ModelConfig Llama(JsonFields c)
     {
-        var (hidden, heads) = (c.Positive("hidden_size"), c.Positive("num_attention_heads"));
+        var (hidden, heads) = (Positive(c, "hidden_size"), Positive(c, "num_attention_heads"));
         return Common(c, "llama", "LlamaForCausalLM", NormKind.RmsNorm) with
         {
             NumKvHeads = KvHeads(c, heads, heads),
-            HeadDim = c.Has("head_dim") ? c.Positive("head_dim") : DividedHeads(c, hidden, heads),
-            MaxPositions = c.Positive("max_position_embeddings", 2048),
+            HeadDim = c.Has("head_dim") ? Positive(c, "head_dim") : DividedHeads(c, hidden, heads),
+            MaxPositions = Positive(c, "max_position_embeddings", 2048),
             RopeTheta = Theta(c, 10000.0),
             RotaryPct = c.Double("partial_rotary_factor", 1.0),
             NormEps = c.Double("rms_norm_eps", 1e-6),
@@ -105,19 +97,19 @@ public sealed record ModelConfig
             MlpBias = c.Bool("mlp_bias", false),
             HiddenAct = c.String("hidden_act", "silu"),
             BosTokenId = c.Int("bos_token_id") ?? 1,
-            EosTokenIds = c.IntList("eos_token_id", [2]),
+            EosTokenIds = c.IntList("eos_token_id") ?? [2],
         };
     }
 
     // transformers GPTNeoXConfig defaults; older files say rotary_emb_base/rotary_pct, newer rope_theta/partial_rotary_factor.
-    private static ModelConfig GptNeoX(ConfigJson c)
+    private static ModelConfig GptNeoX(JsonFields c)
     {
-        var (hidden, heads) = (c.Positive("hidden_size"), c.Positive("num_attention_heads"));
+        var (hidden, heads) = (Positive(c, "hidden_size"), Positive(c, "num_attention_heads"));
         return Common(c, "gpt_neox", "GPTNeoXForCausalLM", NormKind.LayerNorm) with
         {
             NumKvHeads = heads,
             HeadDim = DividedHeads(c, hidden, heads),
-            MaxPositions = c.Positive("max_position_embeddings", 2048),
+            MaxPositions = Positive(c, "max_position_embeddings", 2048),
             RopeTheta = Theta(c, c.Double("rotary_emb_base", 10000.0)),
             RotaryPct = c.Double("rotary_pct", c.Double("partial_rotary_factor", 0.25)),
             NormEps = c.Double("layer_norm_eps", 1e-5),
@@ -127,20 +119,20 @@ public sealed record ModelConfig
             MlpBias = true,
             HiddenAct = c.String("hidden_act", "gelu"),
             BosTokenId = c.Int("bos_token_id") ?? 0,
-            EosTokenIds = c.IntList("eos_token_id", [2]),
+            EosTokenIds = c.IntList("eos_token_id") ?? [2],
         };
     }
 
     // transformers GemmaConfig defaults. The MLP uses hidden_activation, falling back to the tanh GeLU whatever
     // hidden_act says (the original gemma-2b config says "gelu" but the model was trained with the approximation).
-    private static ModelConfig Gemma(ConfigJson c)
+    private static ModelConfig Gemma(JsonFields c)
     {
-        int heads = c.Positive("num_attention_heads");
+        int heads = Positive(c, "num_attention_heads");
         return Common(c, "gemma", "GemmaForCausalLM", NormKind.RmsNorm) with
         {
             NumKvHeads = KvHeads(c, heads, 16),
-            HeadDim = c.Positive("head_dim", 256),
-            MaxPositions = c.Positive("max_position_embeddings", 8192),
+            HeadDim = Positive(c, "head_dim", 256),
+            MaxPositions = Positive(c, "max_position_embeddings", 8192),
             RopeTheta = Theta(c, 10000.0),
             RotaryPct = 1.0,
             NormEps = c.Double("rms_norm_eps", 1e-6),
@@ -150,23 +142,23 @@ public sealed record ModelConfig
             MlpBias = false,
             HiddenAct = c.String("hidden_activation", "gelu_pytorch_tanh"),
             BosTokenId = c.Int("bos_token_id") ?? 2,
-            EosTokenIds = c.IntList("eos_token_id", [1]),
+            EosTokenIds = c.IntList("eos_token_id") ?? [1],
             PadTokenId = c.Int("pad_token_id") ?? 0,
         };
     }
 
     /// <summary>Fields read the same way by every family; the family fills in the rest.</summary>
-    private static ModelConfig Common(ConfigJson c, string modelType, string causalLm, NormKind norm) => new()
+    private static ModelConfig Common(JsonFields c, string modelType, string causalLm, NormKind norm) => new()
     {
         ModelType = modelType,
-        Architecture = c.FirstString("architectures") ?? causalLm,
-        HiddenSize = c.Positive("hidden_size"),
-        IntermediateSize = c.Positive("intermediate_size"),
-        NumLayers = c.Positive("num_hidden_layers"),
-        NumHeads = c.Positive("num_attention_heads"),
-        VocabSize = c.Positive("vocab_size"),
+        Architecture = c.StringList("architectures")?.FirstOrDefault() ?? causalLm,
+        HiddenSize = Positive(c, "hidden_size"),
+        IntermediateSize = Positive(c, "intermediate_size"),
+        NumLayers = Positive(c, "num_hidden_layers"),
+        NumHeads = Positive(c, "num_attention_heads"),
+        VocabSize = Positive(c, "vocab_size"),
         Norm = norm,
-        TorchDtype = c.StringOrNull("torch_dtype") ?? c.String("dtype", "float32"),
+        TorchDtype = c.String("torch_dtype") ?? c.String("dtype", "float32"),
         PadTokenId = c.Int("pad_token_id"),
         InitializerRange = c.Double("initializer_range", 0.02),
         RopeScaling = Scaling(c),
@@ -176,25 +168,25 @@ public sealed record ModelConfig
     };
 
     // transformers 5 moved rope_theta into rope_parameters.
-    private static double Theta(ConfigJson c, double fallback) =>
+    private static double Theta(JsonFields c, double fallback) =>
         c.Double("rope_theta", c.Object("rope_parameters")?.Double("rope_theta", fallback) ?? fallback);
 
     // rope_type (formerly "type") and its fields, as transformers' modeling_rope_utils reads them.
-    private static RopeScaling Scaling(ConfigJson c)
+    private static RopeScaling Scaling(JsonFields c)
     {
         var r = c.Object("rope_parameters") ?? c.Object("rope_scaling");
         if (r is null) return RopeScaling.None;
-        var type = r.StringOrNull("rope_type") ?? r.String("type", "default");
+        var type = r.String("rope_type") ?? r.String("type", "default");
         float Number(string field)
         {
-            double v = r.RequiredDouble(field);
+            double v = r.Double(field) ?? throw r.Missing(field);
             return v > 0 ? (float)v : throw r.Error(field, $"must be positive, found {v}");
         }
         RopeScaling Llama3()
         {
             float low = Number("low_freq_factor"), high = Number("high_freq_factor");
             if (high <= low) throw r.Error("high_freq_factor", $"{high} must be greater than low_freq_factor {low}");
-            return new(RopeScalingType.Llama3, Number("factor"), low, high, r.Positive("original_max_position_embeddings"));
+            return new(RopeScalingType.Llama3, Number("factor"), low, high, Positive(r, "original_max_position_embeddings"));
         }
         return type switch
         {
@@ -206,12 +198,19 @@ public sealed record ModelConfig
         };
     }
 
-    private static int KvHeads(ConfigJson c, int heads, int fallback)
+    private static int KvHeads(JsonFields c, int heads, int fallback)
     {
-        int kv = c.Positive("num_key_value_heads", fallback);
+        int kv = Positive(c, "num_key_value_heads", fallback);
         return heads % kv == 0 ? kv : throw c.Error("num_key_value_heads", $"{kv} does not divide num_attention_heads {heads}");
     }
 
-    private static int DividedHeads(ConfigJson c, int hidden, int heads) => hidden % heads == 0
+    /// <summary>A positive integer; required when <paramref name="fallback"/> is null.</summary>
+    private static int Positive(JsonFields c, string field, int? fallback = null)
+    {
+        int value = c.Int(field) ?? fallback ?? throw c.Missing(field);
+        return value > 0 ? value : throw c.Error(field, $"must be positive, found {value}");
+    }
+
+    private static int DividedHeads(JsonFields c, int hidden, int heads) => hidden % heads == 0
         ? hidden / heads : throw c.Error("num_attention_heads", $"{heads} does not divide hidden_size {hidden}");
 }

@@ -2,7 +2,6 @@ using Workbench.Engine;
 using Workbench.Engine.Nn;
 using Workbench.Formats;
 using Workbench.Models;
-using Workbench.Models.Llama;
 
 namespace Workbench.Quantization;
 
@@ -37,17 +36,15 @@ public static class QuantizedCheckpoint
     public static void Save(Module model, string path) => SafeTensorsWriter.Write(path, StateDict(model));
 
     /// <summary>
-    /// A LlamaForCausalLM from a model directory (config.json + safetensors): pre-quantised layers load as
-    /// Linear4bit, the other linear layers are quantised with <paramref name="options"/> (kept as stored when
-    /// null) one at a time, as in <see cref="ModelQuantizer.Build{T}"/>.
+    /// The model of a directory (config.json + safetensors), any model_type <see cref="CausalLM.Create"/> builds:
+    /// pre-quantised layers load as Linear4bit, the other linear layers are quantised with <paramref name="options"/>
+    /// (kept as stored when null) one at a time, as in <see cref="ModelQuantizer.Build{T}"/>.
     /// </summary>
-    public static LlamaForCausalLM LoadLlama(string directory, QuantOptions? options)
+    public static CausalLMModule Load(string directory, QuantOptions? options)
     {
         var config = ModelConfig.Load(directory);
-        if (config.ModelType != "llama")
-            throw new NotSupportedException($"{config.Source}: model_type '{config.ModelType}' has no model class yet (llama only)");
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
-        return ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), Source(checkpoint), options, path => Stored(checkpoint, path));
+        return ModelQuantizer.Build(w => CausalLM.Create(config, w), Source(checkpoint), options, path => Stored(checkpoint, path));
     }
 
     /// <summary>Reads tensors on demand, checking shapes against the model's.</summary>

@@ -18,8 +18,8 @@ public abstract class QuantizedLinear : LinearLayer
 {
     /// <summary>
     /// Upper bound on the fp32 elements of one dequantised tile of W (4 MiB): 256 rows of a 4096-wide weight, so
-    /// that each GEMM is wide enough to run near full speed (16-row tiles took 2–3× the CPU time in a training
-    /// step at Llama-2-7B layer shapes).
+    /// that each GEMM is wide enough to run near full speed; narrow tiles leave the kernel mostly idle
+    /// (docs/performance.md).
     /// </summary>
     public const int TileElements = 1 << 20;
 

@@ -16,7 +16,7 @@ public sealed record PlanOptions
     /// <summary>The frozen base's 4-bit format (QLoRA); null: unquantised, at <see cref="FrozenBytes"/>.</summary>
     public QuantOptions? Quantization { get; init; } = new();
     public bool GradientCheckpointing { get; init; }
-    /// <summary>Optimiser states in 8 bits (<see cref="Engine.Optim.AdamW8bit"/>) instead of fp32.</summary>
+    /// <summary>Optimiser states in 8 bits (<see cref="Quantization.AdamW8bit"/>) instead of fp32.</summary>
     public bool Optimizer8bit { get; init; }
     /// <summary>Bytes per element of a frozen base for LoRA/IA3 (bf16 = 2); full fine-tuning trains fp32 weights.</summary>
     public int FrozenBytes { get; init; } = 2;

@@ -22,8 +22,8 @@ public sealed record LoadedCheckpoint(string Path, TrainerState State, LrSchedul
 /// <c>&lt;out&gt;/checkpoint-&lt;step&gt;/</c>: <c>trainable.safetensors</c> (trainable weights by parameter name),
 /// <c>optimizer.safetensors</c> (AdamW moments <c>exp_avg.*</c>/<c>exp_avg_sq.*</c>, step count in the metadata),
 /// <c>trainer_state.json</c> (step, data position, seed, elapsed time, scheduler state) and
-/// <c>training_config.json</c>. Written into a hidden temporary folder that is renamed into place, so a
-/// checkpoint folder is either absent or complete.
+/// <c>training_config.json</c>. Written with <see cref="AtomicFolder"/>, so a checkpoint folder is either absent
+/// or complete.
 /// </summary>
 public static class TrainerCheckpoint
 {
@@ -36,31 +36,15 @@ public static class TrainerCheckpoint
     public static string Save(string outputDir, TrainerState state, LrSchedule schedule, TrainingConfig config,
         IReadOnlyList<(string Name, Tensor Tensor)> trainable, IReadOnlyDictionary<string, Tensor> moments, int optimizerSteps)
     {
-        Directory.CreateDirectory(outputDir);
         var final = Path.Combine(outputDir, Prefix + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
-        var temp = Path.Combine(outputDir, $".{Prefix}{state.GlobalStep}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+        AtomicFolder.Write(final, dir =>
         {
-            SafeTensorsWriter.Write(Path.Combine(temp, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
-            SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), moments,
+            SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), trainable.ToDictionary(p => p.Name, p => p.Tensor));
+            SafeTensorsWriter.Write(Path.Combine(dir, OptimizerFile), moments,
                 new Dictionary<string, string> { ["step"] = optimizerSteps.ToString(CultureInfo.InvariantCulture) });
-            File.WriteAllText(Path.Combine(temp, StateFile), StateJson(state, schedule));
-            File.WriteAllText(Path.Combine(temp, ConfigFile), TrainingConfigLoader.ToJson(config));
-            if (Directory.Exists(final))
-            {
-                var old = final + $".{Guid.NewGuid():N}.old";
-                Directory.Move(final, old);
-                Directory.Move(temp, final);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(temp, final);
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+            File.WriteAllText(Path.Combine(dir, StateFile), StateJson(state, schedule));
+            File.WriteAllText(Path.Combine(dir, ConfigFile), TrainingConfigLoader.ToJson(config));
+        });
         return final;
     }
 
@@ -88,15 +72,15 @@ public static class TrainerCheckpoint
         foreach (var f in new[] { WeightsFile, OptimizerFile, StateFile, ConfigFile })
             if (!File.Exists(Path.Combine(dir, f))) throw new TrainingConfigException($"{dir}: incomplete checkpoint, {f} is missing");
         var statePath = Path.Combine(dir, StateFile);
-        JsonNode root;
-        try { root = JsonNode.Parse(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new TrainingConfigException($"{statePath}: not valid JSON ({e.Message})"); }
-        T Get<T>(JsonNode? n, string key) => n?[key] is JsonNode v ? v.GetValue<T>() : throw new TrainingConfigException($"{statePath}: missing '{key}'");
-        var state = new TrainerState(Get<int>(root, "global_step"), Get<int>(root, "epoch"), Get<int>(root, "batch_index"),
-            Get<int>(root, "seed"), Get<double>(root, "elapsed_seconds"));
-        var s = root["scheduler"];
-        var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(Get<string>(s, "type"), ignoreCase: true),
-            Get<double>(s, "base_lr"), Get<int>(s, "warmup_steps"), Get<int>(s, "total_steps"));
+        var root = JsonFields.Parse(File.ReadAllText(statePath), statePath,
+            (file, field, problem) => new TrainingConfigException($"{file}: {JsonFields.Describe(field, problem)}"));
+        int Int(JsonFields f, string field) => f.Int(field) ?? throw f.Missing(field);
+        double Double(JsonFields f, string field) => f.Double(field) ?? throw f.Missing(field);
+        var state = new TrainerState(Int(root, "global_step"), Int(root, "epoch"), Int(root, "batch_index"),
+            Int(root, "seed"), Double(root, "elapsed_seconds"));
+        var s = root.Object("scheduler") ?? throw root.Missing("scheduler");
+        var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(s.String("type") ?? throw s.Missing("type"), ignoreCase: true),
+            Double(s, "base_lr"), Int(s, "warmup_steps"), Int(s, "total_steps"));
         var configPath = Path.Combine(dir, ConfigFile);
         var config = TrainingConfigLoader.FromJson(File.ReadAllText(configPath), configPath);
         var optimizerPath = Path.Combine(dir, OptimizerFile);

@@ -171,14 +171,14 @@ public class FewShotTests
 
     [Theory]
     [InlineData("num_shot", "unknown field 'num_shot'")]
-    [InlineData("-prompts", "missing required field 'prompts'")]
-    [InlineData("num_shots=\"ten\"", "field 'num_shots' must be a number, found String")]
-    [InlineData("num_shots=-1", "field 'num_shots' must be an integer in [0, 1000], got -1")]
-    [InlineData("prompts={\"p\":\"문장: {sentence}\\n감정:\"}", "prompt 'p' must contain exactly the placeholder {text}, found {sentence}")]
+    [InlineData("-prompts", "field 'prompts': is required but missing")]
+    [InlineData("num_shots=\"ten\"", "field 'num_shots': expected an integer, found \"ten\"")]
+    [InlineData("num_shots=-1", "field 'num_shots': must be an integer in [0, 1000], got -1")]
+    [InlineData("prompts={\"p\":\"문장: {sentence}\\n감정:\"}", "field 'prompts.p': must contain exactly the placeholder {text}, found {sentence}")]
     [InlineData("verbalizer={\"1\":\"긍정\",\"0\":\"긍정\"}", "maps two labels to the same word")]
-    [InlineData("format=\"csv\"", "field 'format' must be \"tsv\"")]
-    [InlineData("header=false", "field 'header' must be true")]
-    [InlineData("shot_length_of=\"words\"", "field 'shot_length_of' must be \"raw\" or \"clean\"")]
+    [InlineData("format=\"csv\"", "field 'format': must be \"tsv\"")]
+    [InlineData("header=false", "field 'header': must be true")]
+    [InlineData("shot_length_of=\"words\"", "field 'shot_length_of': must be \"raw\" or \"clean\"")]
     public void BadTaskFilesGiveClearErrors(string change, string message)
     {
         string path = WriteTask(j =>

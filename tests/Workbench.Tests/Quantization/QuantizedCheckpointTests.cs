@@ -12,11 +12,12 @@ public class QuantizedCheckpointTests
 {
     private static readonly string Dir = Fixtures.PathOf("qlora/tiny-llama-bnb4");
 
+
     [Fact]
     public void PreQuantisedLayersLoadAsLinear4bitAndGiveTorchsLogits()
     {
         var expected = Fixtures.Load("qlora/tiny_llama_expected.safetensors");
-        var model = QuantizedCheckpoint.LoadLlama(Dir, options: null);
+        var model = (LlamaForCausalLM)QuantizedCheckpoint.Load(Dir, options: null);
 
         var q = Assert.IsType<Linear4bit>(model.Find("model.layers.0.self_attn.q_proj"));
         Assert.Equal(QuantType.Nf4, q.Weight.Type);
@@ -35,7 +36,7 @@ public class QuantizedCheckpointTests
     [Fact]
     public void SavingWritesTheBitsandbytesEntriesBack()
     {
-        var model = QuantizedCheckpoint.LoadLlama(Dir, options: null);
+        var model = (LlamaForCausalLM)QuantizedCheckpoint.Load(Dir, options: null);
         using var tmp = new TempDir();
         QuantizedCheckpoint.Save(model, tmp.File("model.safetensors"));
         var original = SafeTensorsFile.Load(Path.Combine(Dir, "model.safetensors"));
@@ -60,7 +61,7 @@ public class QuantizedCheckpointTests
         File.Copy(Path.Combine(Dir, "config.json"), tmp.File("config.json"));
         SafeTensorsWriter.Write(tmp.File("model.safetensors"), dense.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor));
 
-        var model = QuantizedCheckpoint.LoadLlama(tmp.Path, QuantOptions.FromFlags(true, false, "fp4", doubleQuant: false));
+        var model = (LlamaForCausalLM)QuantizedCheckpoint.Load(tmp.Path, QuantOptions.FromFlags(true, false, "fp4", doubleQuant: false));
         var layer = Assert.IsType<Linear4bit>(model.Find("model.layers.1.self_attn.v_proj"));
         var reference = QuantizedTensor.Quantize(dense.Find("model.layers.1.self_attn.v_proj").Parameter("weight"), QuantType.Fp4);
         Assert.Equal(reference.Codes, layer.Weight.Codes);

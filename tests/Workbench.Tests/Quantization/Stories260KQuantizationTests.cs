@@ -1,5 +1,6 @@
 using Workbench.Engine;
-using Workbench.Models.Llama;
+using Workbench.Engine.Nn;
+using Workbench.Models;
 using Workbench.Quantization;
 using Workbench.Tests.Support;
 using Xunit.Abstractions;
@@ -17,14 +18,18 @@ public class Stories260KQuantizationTests(ITestOutputHelper output)
     private static readonly int Lines = int.TryParse(Environment.GetEnvironmentVariable("WB_STORIES_LINES"), out var n) ? n : 24;
     private const int Length = 96;
     private static readonly string Dir = RepoPaths.Data("models/stories260K");
-    private static readonly Lazy<LlamaForCausalLM> Fp32 = new(() => QuantizedCheckpoint.LoadLlama(Dir, options: null));
+    private static readonly Lazy<CausalLMModule> Fp32 = new(() => CausalLM.Load(Dir));
     private static readonly Lazy<int[][]> Text = new(() => Enumerable.Range(0, Lines).Select(i => Greedy(Fp32.Value, [1, 3 + (i * 37) % 509], Length)).ToArray());
 
-    private static LlamaForCausalLM Quantized(QuantType type) =>
-        QuantizedCheckpoint.LoadLlama(Dir, new QuantOptions { Type = type, BlockSize = 64, KeptDType = DType.F32 });
+    private static CausalLMModule Quantized(QuantType type)
+    {
+        var model = CausalLM.Load(Dir);
+        ModelQuantizer.Quantize(model, new QuantOptions { Type = type, BlockSize = 64, KeptDType = DType.F32 });
+        return model;
+    }
 
     /// <summary>The prompt extended by the argmax token, one full forward per token, to <paramref name="length"/> tokens.</summary>
-    private static int[] Greedy(LlamaForCausalLM model, int[] prompt, int length)
+    private static int[] Greedy(CausalLMModule model, int[] prompt, int length)
     {
         var ids = new List<int>(prompt);
         using (GradMode.NoGrad())
@@ -38,13 +43,13 @@ public class Stories260KQuantizationTests(ITestOutputHelper output)
         return [.. ids];
     }
 
-    private static float[] Logits(LlamaForCausalLM model, int[] ids)
+    private static float[] Logits(CausalLMModule model, int[] ids)
     {
         using (GradMode.NoGrad()) return model.Forward(ids, 1, ids.Length).ToArray();
     }
 
     /// <summary>exp(mean NLL) of every token after the first, over all lines.</summary>
-    private static double Perplexity(LlamaForCausalLM model)
+    private static double Perplexity(CausalLMModule model)
     {
         double nll = 0;
         long count = 0;

@@ -6,7 +6,7 @@ namespace Workbench.Tests.Reports;
 public class ChartTests
 {
     [Fact]
-    public void Line_of_values_plots_them_against_their_index()
+    public void LineOfValuesPlotsThemAgainstTheirIndex()
     {
         var chart = Chart.Line(new[] { 3f, 1f, 2f }, name: "loss").Titled("Loss", "step", "loss");
         var figure = JsonNode.Parse(chart.ToJson())!;
@@ -17,7 +17,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void Line_against_x_and_added_lines_share_the_figure()
+    public void LineAgainstXAndAddedLinesShareTheFigure()
     {
         var chart = Chart.Line(new[] { 1, 2 }, new[] { 0.5, 0.25 }, "train").AddLine(new[] { 1, 2 }, new[] { 0.6, 0.4 }, "eval");
         Assert.Equal(2, chart.Data.Count);
@@ -27,7 +27,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void Bar_and_histogram_traces()
+    public void BarAndHistogramTraces()
     {
         var bar = Chart.Bar(["lora", "ia3"], new[] { 0.71, 0.69 });
         Assert.Equal("bar", bar.Data[0]!["type"]!.GetValue<string>());
@@ -40,7 +40,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void Bars_side_by_side_carry_their_intervals_as_error_bars()
+    public void BarsSideBySideCarryTheirIntervalsAsErrorBars()
     {
         var chart = new Chart()
             .AddBar(["base", "lora"], new[] { 0.5, 0.75 }, "prompt 1", [(0.4, 0.55), (0.7, 0.8)])
@@ -55,7 +55,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void Html_draws_with_plotly_and_cannot_close_its_script_early()
+    public void HtmlDrawsWithPlotlyAndCannotCloseItsScriptEarly()
     {
         string html = Chart.Line(new[] { 1.0 }).Titled("</script><b>x</b>").ToHtml();
         Assert.Contains("Plotly.newPlot(\"wb-chart-", html);

@@ -15,7 +15,7 @@ public class FormatterConventionTests
     [Theory]
     [InlineData(typeof(Table))]
     [InlineData(typeof(Chart))]
-    public void Result_types_carry_a_formatter_source_by_convention(Type type)
+    public void ResultTypesCarryAFormatterSourceByConvention(Type type)
     {
         var attribute = Assert.Single(type.GetCustomAttributes(true), a => a.GetType().Name == "TypeFormatterSourceAttribute");
         var sourceType = Assert.IsAssignableFrom<Type>(attribute.GetType().GetProperty("FormatterSourceType")!.GetGetMethod()!.Invoke(attribute, null));
@@ -35,7 +35,7 @@ public class FormatterConventionTests
     }
 
     [Fact]
-    public void Html_formatter_writes_ToHtml_and_plain_text_writes_ToString()
+    public void HtmlFormatterWritesToHtmlAndPlainTextWritesToString()
     {
         var table = new Table("a").AddRow(1);
         var formatters = new HtmlFormatterSource().CreateTypeFormatters().ToArray();

@@ -5,7 +5,7 @@ namespace Workbench.Tests.Reports;
 public class TableTests
 {
     [Fact]
-    public void Html_escapes_headers_and_cells_and_right_aligns_numbers()
+    public void HtmlEscapesHeadersAndCellsAndRightAlignsNumbers()
     {
         var table = new Table("a<b", "value").AddRow("x & \"y\"", 0.1 + 0.2);
         string html = table.ToHtml();
@@ -16,7 +16,7 @@ public class TableTests
     }
 
     [Fact]
-    public void Markdown_escapes_pipes_backslashes_and_line_breaks()
+    public void MarkdownEscapesPipesBackslashesAndLineBreaks()
     {
         var table = new Table("name", "n").AddRow("a|b\nc\\d", 3);
         Assert.Equal("| name | n |\n|---|---|\n| a\\|b<br>c\\\\d | 3 |\n", table.ToMarkdown());
@@ -24,7 +24,7 @@ public class TableTests
     }
 
     [Fact]
-    public void Csv_quotes_fields_that_need_it_and_keeps_full_precision()
+    public void CsvQuotesFieldsThatNeedItAndKeepsFullPrecision()
     {
         var table = new Table("text", "x").AddRow("he said \"hi\", ok", 0.1 + 0.2).AddRow("line\nbreak", null).AddRow("plain", 1e-7f);
         Assert.Equal(
@@ -33,14 +33,14 @@ public class TableTests
     }
 
     [Fact]
-    public void Rows_must_match_the_columns()
+    public void RowsMustMatchTheColumns()
     {
         var e = Assert.Throws<ArgumentException>(() => new Table("a", "b").AddRow(1));
         Assert.Contains("1 cells for 2 columns (a, b)", e.Message);
     }
 
     [Fact]
-    public void From_takes_columns_from_public_properties()
+    public void FromTakesColumnsFromPublicProperties()
     {
         var table = Table.From(new[] { new { Step = 1, Loss = 2.5 }, new { Step = 2, Loss = 1.25 } });
         Assert.Equal(["Step", "Loss"], table.Columns);

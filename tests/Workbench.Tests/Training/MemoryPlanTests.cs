@@ -77,7 +77,7 @@ public class MemoryPlanTests
     }
 
     [Fact]
-    public void Llama2_7bQLoraOnAllLinearLayers()
+    public void QLoraOnAllLinearLayersOfLlama2With7BParameters()
     {
         var config = ModelConfig.Load(RepoPaths.Data("configs/Llama-2-7b-hf"));
         var plan = MemoryPlan.For(config, new PlanOptions { Rank = 16, Seq = 256, Quantization = new QuantOptions { DoubleQuant = true }, GradientCheckpointing = true });

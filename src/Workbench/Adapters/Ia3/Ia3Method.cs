@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 using Workbench.Models;
 
 namespace Workbench.Adapters.Ia3;
@@ -31,9 +32,9 @@ public sealed class Ia3Method : AdapterMethodDefinition
         fields["init_ia3_weights"] = c.InitIa3Weights;
     }
 
-    internal override AdapterConfig ReadFields(PeftFormat.Fields f) => new Ia3Config
+    internal override AdapterConfig ReadFields(JsonFields f) => new Ia3Config
     {
-        FeedforwardModules = f.Targets("feedforward_modules"),
+        FeedforwardModules = PeftFormat.ReadTargets(f, "feedforward_modules"),
         InitIa3Weights = f.Bool("init_ia3_weights", true),
     };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 using Workbench.Models;
 
 namespace Workbench.Adapters.Lora;
@@ -70,7 +71,7 @@ public sealed class LoraMethod : AdapterMethodDefinition
         fields["trainable_token_indices"] = null;
     }
 
-    internal override AdapterConfig ReadFields(PeftFormat.Fields f)
+    internal override AdapterConfig ReadFields(JsonFields f)
     {
         if (f.Bool("use_dora", false)) throw f.Error("use_dora", "DoRA is not supported");
         if (f.Bool("lora_bias", false)) throw f.Error("lora_bias", "a bias on lora_B is not supported");

@@ -8,8 +8,8 @@ namespace Workbench.Adapters.Merge;
 /// <summary>
 /// Writes a merged model as a standalone Hugging Face directory: the base's config.json without any reference to
 /// the base (no base_model_name_or_path / _name_or_path), the weights under the base model's names as sharded
-/// safetensors in the base's torch_dtype, and the base's tokenizer files. The directory appears whole or not at all:
-/// everything is written to a temporary folder next to it and renamed into place.
+/// safetensors in the base's torch_dtype, and the base's tokenizer files. The directory appears whole or not at all
+/// (<see cref="AtomicFolder"/>).
 /// </summary>
 public static class StandaloneExport
 {
@@ -29,45 +29,18 @@ public static class StandaloneExport
         config.Remove("_name_or_path");
         var dtype = DTypeOf(config["torch_dtype"]?.GetValue<string>() ?? config["dtype"]?.GetValue<string>() ?? "float32");
 
-        var parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        var temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        var written = new List<string>();
+        AtomicFolder.Write(target, dir =>
         {
             var tensors = new Dictionary<string, Tensor>();
             foreach (var (name, t) in merged.NamedParameters()) tensors[name] = t.DType == dtype ? t : t.To(dtype);
-            SafeTensorsWriter.WriteSharded(temp, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
-            File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new() { WriteIndented = true }) + "\n");
+            SafeTensorsWriter.WriteSharded(dir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new() { WriteIndented = true }) + "\n");
             foreach (var file in TokenizerFiles)
-                if (File.Exists(Path.Combine(baseDir, file))) File.Copy(Path.Combine(baseDir, file), Path.Combine(temp, file));
-            var written = Directory.EnumerateFiles(temp).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-            Replace(temp, target);
-            return written!;
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
-    }
-
-    /// <summary>Moves the finished folder into place; an existing target is moved aside first and removed after.</summary>
-    private static void Replace(string temp, string target)
-    {
-        string? aside = null;
-        if (Directory.Exists(target))
-        {
-            aside = target + $".old-{Guid.NewGuid():N}";
-            Directory.Move(target, aside);
-        }
-        try { Directory.Move(temp, target); }
-        catch
-        {
-            if (aside is not null) Directory.Move(aside, target);
-            throw;
-        }
-        if (aside is not null) Directory.Delete(aside, recursive: true);
+                if (File.Exists(Path.Combine(baseDir, file))) File.Copy(Path.Combine(baseDir, file), Path.Combine(dir, file));
+            written.AddRange(Directory.EnumerateFiles(dir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal));
+        });
+        return written;
     }
 
     private static DType DTypeOf(string torchDtype) => torchDtype switch

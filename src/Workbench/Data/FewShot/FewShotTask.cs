@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Workbench.Formats;
 
 namespace Workbench.Data.FewShot;
 
@@ -62,101 +64,96 @@ public sealed record FewShotTask
         ?? throw new DataFormatException(new DataIssue(doc.Source, doc.Line,
             $"label '{doc.Label}' has no verbaliser in task '{Name}' (labels: {string.Join(", ", Choices.Select(c => c.Label))})"));
 
+    /// <summary>A task .json path as given, or a name looked up as data/tasks/NAME.json above the working folder or the app.</summary>
+    public static string Resolve(string task)
+    {
+        if (File.Exists(task)) return task;
+        if (task.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) throw new FileNotFoundException($"{task}: no such task file", task);
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "tasks", task + ".json");
+                if (File.Exists(candidate)) return candidate;
+            }
+        throw new FileNotFoundException($"task '{task}': no data/tasks/{task}.json above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}");
+    }
+
     public static FewShotTask Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"task file not found: {path}", path);
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
+        JsonNode? node;
+        try { node = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new DataFormatException(new DataIssue(path, (int)(e.LineNumber ?? 0) + 1, $"malformed JSON: {e.Message}")); }
-        using (doc)
+        if (node is not JsonObject root) throw new TaskDefinitionException(path, $"expected a JSON object, found {node?.GetValueKind() ?? JsonValueKind.Null}");
+        var f = new JsonFields(root, path, (file, field, problem) => new TaskDefinitionException(file, JsonFields.Describe(field, problem)));
+        foreach (var name in f.Names)
+            if (!Known.Contains(name)) throw new TaskDefinitionException(path, $"unknown field '{name}' (known: {string.Join(", ", Known)})");
+
+        static string Str(JsonFields f, string name, bool allowEmpty = false)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new TaskDefinitionException(path, $"expected a JSON object, found {root.ValueKind}");
-            foreach (var p in root.EnumerateObject())
-                if (!Known.Contains(p.Name)) throw new TaskDefinitionException(path, $"unknown field '{p.Name}' (known: {string.Join(", ", Known)})");
-
-            string Str(string name, bool allowEmpty = false)
-            {
-                var v = Get(name, JsonValueKind.String);
-                string s = v.GetString()!;
-                if (!allowEmpty && s.Length == 0) throw new TaskDefinitionException(path, $"field '{name}' must not be empty");
-                return s;
-            }
-            long Int(string name, long min, long max)
-            {
-                var v = Get(name, JsonValueKind.Number);
-                if (!v.TryGetInt64(out long x) || x < min || x > max)
-                    throw new TaskDefinitionException(path, $"field '{name}' must be an integer in [{min}, {max}], got {v.GetRawText()}");
-                return x;
-            }
-            JsonElement Get(string name, params JsonValueKind[] kinds)
-            {
-                if (!root.TryGetProperty(name, out var v)) throw new TaskDefinitionException(path, $"missing required field '{name}'");
-                if (!kinds.Contains(v.ValueKind))
-                    throw new TaskDefinitionException(path, $"field '{name}' must be {(kinds[0] == JsonValueKind.True ? "a boolean" : "a " + kinds[0].ToString().ToLowerInvariant())}, found {v.ValueKind}");
-                return v;
-            }
-            List<(string Key, string Value)> StringMap(string name)
-            {
-                var list = new List<(string, string)>();
-                foreach (var p in Get(name, JsonValueKind.Object).EnumerateObject())
-                {
-                    if (p.Value.ValueKind != JsonValueKind.String || p.Value.GetString()!.Length == 0)
-                        throw new TaskDefinitionException(path, $"'{name}.{p.Name}' must be a non-empty string, found {p.Value.ValueKind}");
-                    list.Add((p.Name, p.Value.GetString()!));
-                }
-                if (list.Count == 0) throw new TaskDefinitionException(path, $"field '{name}' must not be empty");
-                return list;
-            }
-
-            if (Str("format") != "tsv") throw new TaskDefinitionException(path, $"field 'format' must be \"tsv\" (the only format supported), got \"{Str("format")}\"");
-            var header = Get("header", JsonValueKind.True, JsonValueKind.False);
-            if (!header.GetBoolean()) throw new TaskDefinitionException(path, "field 'header' must be true: the TSV's header names the columns");
-
-            var choices = StringMap("verbalizer").Select(kv => new LabelChoice(kv.Key, kv.Value)).ToList();
-            if (choices.Select(c => c.Verbalizer).Distinct().Count() != choices.Count)
-                throw new TaskDefinitionException(path, "field 'verbalizer' maps two labels to the same word");
-
-            var prompts = new List<(string, TemplateFormat)>();
-            foreach (var (name, text) in StringMap("prompts"))
-            {
-                TemplateFormat f;
-                try { f = TemplateFormat.Parse(text); }
-                catch (FormatException e) { throw new TaskDefinitionException(path, $"prompt '{name}': {e.Message}"); }
-                if (f.HasSplit || f.Fields.Count != 1 || f.Fields[0] != "text")
-                    throw new TaskDefinitionException(path, $"prompt '{name}' must contain exactly the placeholder {{text}}, found {(f.Fields.Count == 0 ? "none" : string.Join(", ", f.Fields.Select(x => "{" + x + "}")))}");
-                prompts.Add((name, f));
-            }
-
-            string cleaning = Str("cleaning");
-            if (cleaning is not ("hangul" or "none")) throw new TaskDefinitionException(path, $"field 'cleaning' must be \"hangul\" or \"none\", got \"{cleaning}\"");
-            string lengthOf = Str("shot_length_of");
-            if (lengthOf is not ("raw" or "clean")) throw new TaskDefinitionException(path, $"field 'shot_length_of' must be \"raw\" or \"clean\", got \"{lengthOf}\"");
-
-            string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            bool sampleAll = root.TryGetProperty("test_sample_size", out var ts) && ts.ValueKind == JsonValueKind.Null;
-            return new FewShotTask
-            {
-                Name = Str("name"),
-                SourceFile = path,
-                TrainPath = Path.GetFullPath(Path.Combine(dir, Str("train"))),
-                TestPath = Path.GetFullPath(Path.Combine(dir, Str("test"))),
-                IdColumn = Str("id_column"),
-                TextColumn = Str("text_column"),
-                LabelColumn = Str("label_column"),
-                Choices = choices,
-                Prompts = prompts,
-                CleanHangul = cleaning == "hangul",
-                TargetDelimiter = Str("target_delimiter", allowEmpty: true),
-                ShotTerminator = Str("shot_terminator", allowEmpty: true),
-                ShotSeparator = Str("shot_separator", allowEmpty: true),
-                NumShots = (int)Int("num_shots", 0, 1000),
-                ShotMaxTokens = (int)Int("shot_max_tokens", 1, int.MaxValue),
-                ShotLengthOf = lengthOf == "raw" ? ShotLengthOf.Raw : ShotLengthOf.Clean,
-                ShotSeed = (ulong)Int("shot_seed", 0, long.MaxValue),
-                TestSampleSize = sampleAll ? null : (int)Int("test_sample_size", 1, int.MaxValue),
-                TestSeed = (uint)Int("test_seed", 0, uint.MaxValue),
-            };
+            string s = f.String(name) ?? throw f.Missing(name);
+            return allowEmpty || s.Length > 0 ? s : throw f.Error(name, "must not be empty");
         }
+        long Int(string name, long min, long max)
+        {
+            long x = f.Long(name) ?? throw f.Missing(name);
+            return x >= min && x <= max ? x : throw f.Error(name, $"must be an integer in [{min}, {max}], got {x}");
+        }
+        // A non-empty object of non-empty strings, in file order.
+        List<(string Key, string Value)> StringMap(string name)
+        {
+            var map = f.Object(name) ?? throw f.Missing(name);
+            var list = map.Names.Select(key => (key, Str(map, key))).ToList();
+            return list.Count > 0 ? list : throw f.Error(name, "must not be empty");
+        }
+
+        string format = Str(f, "format");
+        if (format != "tsv") throw f.Error("format", $"must be \"tsv\" (the only format supported), got \"{format}\"");
+        if (!(f.Bool("header") ?? throw f.Missing("header"))) throw f.Error("header", "must be true: the TSV's header names the columns");
+
+        var choices = StringMap("verbalizer").Select(kv => new LabelChoice(kv.Key, kv.Value)).ToList();
+        if (choices.Select(c => c.Verbalizer).Distinct().Count() != choices.Count)
+            throw f.Error("verbalizer", "maps two labels to the same word");
+
+        var prompts = new List<(string, TemplateFormat)>();
+        foreach (var (name, text) in StringMap("prompts"))
+        {
+            TemplateFormat t;
+            try { t = TemplateFormat.Parse(text); }
+            catch (FormatException e) { throw f.Error($"prompts.{name}", e.Message); }
+            if (t.HasSplit || t.Fields.Count != 1 || t.Fields[0] != "text")
+                throw f.Error($"prompts.{name}", $"must contain exactly the placeholder {{text}}, found {(t.Fields.Count == 0 ? "none" : string.Join(", ", t.Fields.Select(x => "{" + x + "}")))}");
+            prompts.Add((name, t));
+        }
+
+        string cleaning = Str(f, "cleaning");
+        if (cleaning is not ("hangul" or "none")) throw f.Error("cleaning", $"must be \"hangul\" or \"none\", got \"{cleaning}\"");
+        string lengthOf = Str(f, "shot_length_of");
+        if (lengthOf is not ("raw" or "clean")) throw f.Error("shot_length_of", $"must be \"raw\" or \"clean\", got \"{lengthOf}\"");
+
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        bool sampleAll = f.Names.Contains("test_sample_size") && !f.Has("test_sample_size");   // present and null
+        return new FewShotTask
+        {
+            Name = Str(f, "name"),
+            SourceFile = path,
+            TrainPath = Path.GetFullPath(Path.Combine(dir, Str(f, "train"))),
+            TestPath = Path.GetFullPath(Path.Combine(dir, Str(f, "test"))),
+            IdColumn = Str(f, "id_column"),
+            TextColumn = Str(f, "text_column"),
+            LabelColumn = Str(f, "label_column"),
+            Choices = choices,
+            Prompts = prompts,
+            CleanHangul = cleaning == "hangul",
+            TargetDelimiter = Str(f, "target_delimiter", allowEmpty: true),
+            ShotTerminator = Str(f, "shot_terminator", allowEmpty: true),
+            ShotSeparator = Str(f, "shot_separator", allowEmpty: true),
+            NumShots = (int)Int("num_shots", 0, 1000),
+            ShotMaxTokens = (int)Int("shot_max_tokens", 1, int.MaxValue),
+            ShotLengthOf = lengthOf == "raw" ? ShotLengthOf.Raw : ShotLengthOf.Clean,
+            ShotSeed = (ulong)Int("shot_seed", 0, long.MaxValue),
+            TestSampleSize = sampleAll ? null : (int)Int("test_sample_size", 1, int.MaxValue),
+            TestSeed = (uint)Int("test_seed", 0, uint.MaxValue),
+        };
     }
 }

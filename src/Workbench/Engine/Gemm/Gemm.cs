@@ -8,8 +8,8 @@ public enum GemmBackend { Reference, Managed, OpenBlas }
 /// A is m×k (k×m when transposed) with row stride lda; B is k×n (n×k when transposed) with row stride ldb.
 /// This is the one entry point every op uses; the backend behind it is the managed kernel unless the environment
 /// variable WB_GEMM=managed|openblas|reference asks for another. OpenBLAS is opt-in: Debian's build runs its
-/// generic kernels on CPUs it does not recognise (44 GFLOP/s against the managed 173 at 2048³ on a 2-core AVX-512
-/// Xeon), and where it is faster the margin is small (0.88 on a 2-core EPYC). β = 0 never reads C (it may hold NaN).
+/// generic kernels on CPUs it does not recognise, several times slower than the managed kernel, and where it is
+/// faster the margin is small (figures in docs/performance.md). β = 0 never reads C (it may hold NaN).
 /// </summary>
 public static unsafe class Gemm
 {

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 
 namespace Workbench.Tokenizers.Training;
 
@@ -92,26 +93,13 @@ public static class ByteLevelBpe
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
-    /// Writes tokenizer.json and tokenizer_config.json into <paramref name="outDir"/> atomically: into a temporary
-    /// folder beside it, which is then renamed to <paramref name="outDir"/> (or, if that exists, whose files replace theirs one by one).
+    /// Writes tokenizer.json and tokenizer_config.json into <paramref name="outDir"/> with
+    /// <see cref="AtomicFolder.WriteInto"/>: a new folder appears whole; in an existing one (a model's folder, say)
+    /// the two files are replaced and the others kept.
     /// </summary>
-    public static void Save(BpeVocabulary vocabulary, ByteLevelBpeOptions options, string outDir)
+    public static void Save(BpeVocabulary vocabulary, ByteLevelBpeOptions options, string outDir) => AtomicFolder.WriteInto(outDir, dir =>
     {
-        string target = Path.GetFullPath(outDir);
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
-        {
-            File.WriteAllText(Path.Combine(temp, "tokenizer.json"), TokenizerJson(vocabulary, options).ToJsonString(Indented));
-            File.WriteAllText(Path.Combine(temp, "tokenizer_config.json"), TokenizerConfigJson(options).ToJsonString(Indented));
-            if (!Directory.Exists(target)) { Directory.Move(temp, target); return; }
-            foreach (string file in Directory.GetFiles(temp)) File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
-    }
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson(vocabulary, options).ToJsonString(Indented));
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), TokenizerConfigJson(options).ToJsonString(Indented));
+    });
 }

@@ -5,6 +5,7 @@ using Workbench.Backends.Managed;
 using Workbench.Data;
 using Workbench.Engine.Nn;
 using Workbench.Evaluation;
+using Workbench.Formats;
 using Workbench.Models;
 using Workbench.Tokenizers;
 using Workbench.Tokenizers.Training;
@@ -21,7 +22,7 @@ public sealed record PretrainResult(string ModelDir, TrainingSummary Training, l
 /// transformers' init (N(0, initializer_range²) matrices, unit norms, zero biases); every parameter trained by the
 /// ordinary <see cref="Trainer"/> (its checkpoints and train_log.jsonl go to a working folder beside the output).
 /// The finished directory (config.json, model.safetensors in torch_dtype, tokenizer files, train_log.jsonl,
-/// README.md model card) appears whole: it is assembled in a temporary folder and renamed into place.
+/// README.md model card) appears whole (<see cref="AtomicFolder"/>).
 /// </summary>
 public static class Pretrainer
 {
@@ -90,26 +91,25 @@ public static class Pretrainer
 
     private static void Write(PretrainConfig c, Module model, JsonObject configJson, string workDir, PretrainResult result)
     {
-        // StandaloneExport takes config.json and tokenizer files from a base folder: stage one, export to a temporary
-        // folder, add the log and the card, then rename the whole into place.
+        // StandaloneExport takes config.json and tokenizer files from a base folder: stage one, export into the
+        // folder being written, add the log and the card.
         var staging = workDir + ".base";
         Directory.CreateDirectory(staging);
         File.WriteAllText(Path.Combine(staging, "config.json"), configJson.ToJsonString(new() { WriteIndented = true }));
         foreach (var f in StandaloneExport.TokenizerFiles)
             if (File.Exists(Path.Combine(c.Tokenizer, f))) File.Copy(Path.Combine(c.Tokenizer, f), Path.Combine(staging, f), overwrite: true);
-        var temp = Path.Combine(Path.GetDirectoryName(result.ModelDir)!, $".{Path.GetFileName(result.ModelDir)}.tmp-{Guid.NewGuid():N}");
         try
         {
-            StandaloneExport.Export(model, staging, temp);
-            var log = Path.Combine(workDir, TrainingLogFile.FileName);
-            if (File.Exists(log)) File.Copy(log, Path.Combine(temp, TrainingLogFile.FileName));
-            File.WriteAllText(Path.Combine(temp, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? File.ReadAllLines(log) : []));
-            if (Directory.Exists(result.ModelDir)) Directory.Delete(result.ModelDir, recursive: true);
-            Directory.Move(temp, result.ModelDir);
+            AtomicFolder.Write(result.ModelDir, dir =>
+            {
+                StandaloneExport.Export(model, staging, dir);
+                var log = Path.Combine(workDir, TrainingLogFile.FileName);
+                if (File.Exists(log)) File.Copy(log, Path.Combine(dir, TrainingLogFile.FileName));
+                File.WriteAllText(Path.Combine(dir, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? File.ReadAllLines(log) : []));
+            });
         }
         finally
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             Directory.Delete(staging, recursive: true);
         }
     }

@@ -4,7 +4,7 @@ using Workbench.Formats;
 using Workbench.Quantization;
 using Workbench.Tests.Support;
 
-namespace Workbench.Tests.Engine;
+namespace Workbench.Tests.Quantization;
 
 public class AdamW8bitTests
 {
@@ -139,18 +139,4 @@ public class AdamW8bitTests
 
     private static double Distance(Tensor a, Tensor b) =>
         Math.Sqrt(a.ToArray().Zip(b.ToArray(), (u, v) => (double)(u - v) * (u - v)).Sum());
-
-    [Theory]
-    [InlineData("adamw_torch", typeof(AdamW))]
-    [InlineData("paged_adamw_32bit", typeof(AdamW))]
-    [InlineData("adamw_8bit", typeof(AdamW8bit))]
-    [InlineData("adamw_bnb_8bit", typeof(AdamW8bit))]
-    [InlineData("paged_adamw_8bit", typeof(AdamW8bit))]
-    public void PagedNamesAreAliasesOfTheUnpagedOptimisers(string name, Type type)
-    {
-        var p = Tensor.Zeros(8);
-        p.RequiresGrad = true;
-        Assert.IsType(type, Optimizers.Create(name, [p], lr: 1e-3f));
-        Assert.Throws<ArgumentException>(() => Optimizers.Create("sgd", [p], 1e-3f));
-    }
 }

@@ -1,6 +1,7 @@
-using Workbench.Quantization;
+using Workbench.Engine;
+using Workbench.Engine.Optim;
 
-namespace Workbench.Engine.Optim;
+namespace Workbench.Quantization;
 
 /// <summary>
 /// AdamW with 8-bit states, as bitsandbytes' AdamW8bit (block-wise, optim_bits=8): both moments are stored in
@@ -15,7 +16,7 @@ namespace Workbench.Engine.Optim;
 /// bitsandbytes allocates the states of tensors with ≥ 1e5 elements in CUDA unified memory, which the driver
 /// pages out to CPU RAM when the GPU runs short (the memory spikes of long sequences) and back on access, so
 /// training does not stop with out-of-memory. This engine keeps every state in CPU RAM already, so there is
-/// nothing to page: <see cref="Optimizers.Create"/> accepts the paged names as plain aliases of the unpaged
+/// nothing to page: <c>Optimizers.Create</c> (Training) accepts the paged names as plain aliases of the unpaged
 /// optimisers, with identical results. See docs/paged-optimizers.md.
 /// </para>
 /// </summary>
@@ -53,8 +54,8 @@ public sealed class AdamW8bit : IOptimizer
         {
             var p = parameters[i];
             if (p.Grad is null) continue;
-            if (!Engine.Shape.SameShape(p.Grad.Shape, p.Shape))
-                throw new ShapeException("AdamW8bit", $"gradient {Engine.Shape.Format(p.Grad.Shape)} for parameter {p}");
+            if (!Shape.SameShape(p.Grad.Shape, p.Shape))
+                throw new ShapeException("AdamW8bit", $"gradient {Shape.Format(p.Grad.Shape)} for parameter {p}");
             var s = states[i];
             var g = p.Grad.Contiguous().Span;
             if (s.IsQuantized) AdamW8bitKernel.Fast(g, h, p.Span, s);

@@ -1,4 +1,8 @@
-namespace Workbench.Engine.Optim;
+using Workbench.Engine;
+using Workbench.Engine.Optim;
+using Workbench.Quantization;
+
+namespace Workbench.Training;
 
 /// <summary>
 /// Optimisers by the names transformers' TrainingArguments.optim uses. The paged variants are aliases of the
