@@ -87,15 +87,4 @@ public abstract class AdapterLayer : LinearLayer
         if (!names.Contains(adapter))
             throw new KeyNotFoundException($"{GetType().Name}: no adapter '{adapter}' (have {string.Join(", ", names)})");
     }
-
-    /// <summary>FNV-1a of a path: a layer id that does not depend on the order layers were built in.</summary>
-    public static int StableId(string path)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char c in path) h = (h ^ c) * 16777619;
-            return h;
-        }
-    }
 }

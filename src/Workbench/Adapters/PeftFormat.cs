@@ -148,7 +148,7 @@ public static class PeftFormat
     {
         var file = Directory.Exists(path) ? Path.Combine(path, ConfigFileName) : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no adapter config", file);
-        var f = JsonFields.Parse(File.ReadAllText(file), file, (file, field, problem) => new AdapterFormatException($"{file}: {JsonFields.Describe(field, problem)}"));
+        var f = JsonFields.Parse(TextFile.ReadAll(file), file, (file, field, problem) => new AdapterFormatException($"{file}: {JsonFields.Describe(field, problem)}"));
         var peftType = f.String("peft_type") ?? throw f.Error("peft_type", "is required");
         var method = AdapterMethods.ForPeftType(peftType)
                      ?? throw f.Error("peft_type", $"'{peftType}' is not supported ({string.Join(", ", AdapterMethods.All.Select(m => m.PeftType))})");

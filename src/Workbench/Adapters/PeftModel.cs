@@ -145,14 +145,14 @@ public class PeftModel
         if (module is T existing) return existing;
         if (module is AdapterLayer other)
             throw new InvalidOperationException($"PeftModel: '{path}' already holds a {other.GetType().Name}");
-        var layer = create((LinearLayer)module, AdapterLayer.StableId(path));
+        var layer = create((LinearLayer)module, StableHash.Of(path));
         Model.ReplaceModule(path, layer);
         return layer;
     }
 
     /// <summary>A generator for one adapter's initial values at one layer, independent of injection order.</summary>
     internal Random RngFor(string adapter, string path) =>
-        new(unchecked((int)DropoutMask.Seed(Dropout.Seed, AdapterLayer.StableId(adapter), AdapterLayer.StableId(path))));
+        new(unchecked((int)StableHash.Combine(Dropout.Seed, StableHash.Of(adapter), StableHash.Of(path))));
 
     /// <summary>Parameters trainable now, and all parameters (base, adapters, and originals kept for modules_to_save).</summary>
     public (long Trainable, long Total) ParameterCounts()

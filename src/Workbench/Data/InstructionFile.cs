@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Workbench.Formats;
 
 namespace Workbench.Data;
 
@@ -26,7 +27,7 @@ public static class InstructionFile
 
     static bool IsJsonArray(string path)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = TextFile.OpenReader(path);
         int c;
         while ((c = reader.Read()) >= 0)
             if (!char.IsWhiteSpace((char)c)) return c == '[';
@@ -35,7 +36,7 @@ public static class InstructionFile
 
     static IEnumerable<InstructionRecord> ReadLines(string path, RecordSchema schema, BadRecordPolicy policy, ICollection<DataIssue>? warnings)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = TextFile.OpenReader(path);
         int lineNo = 0;
         string? line;
         while ((line = reader.ReadLine()) is not null)

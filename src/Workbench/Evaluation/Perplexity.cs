@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using Workbench.Models;
 using Workbench.Tokenizers;
+using Workbench.Formats;
 
 namespace Workbench.Evaluation;
 
@@ -66,10 +67,10 @@ public static class Perplexity
     public static IEnumerable<string> ReadDocuments(string path, string field = "text")
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [File.ReadAllText(path)];
+        if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [TextFile.ReadAll(path)];
         var documents = new List<string>();
         int number = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in TextFile.ReadLines(path))
         {
             number++;
             if (string.IsNullOrWhiteSpace(line)) continue;

@@ -65,7 +65,7 @@ public sealed record ModelConfig
     {
         var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such file", file);
-        return Parse(File.ReadAllText(file), file);
+        return Parse(TextFile.ReadAll(file), file);
     }
 
     /// <summary>Parses config.json text; <paramref name="source"/> names it in errors.</summary>

@@ -13,14 +13,14 @@ public static class WeightSources
 {
     /// <summary>
     /// Synthetic weights like transformers' init: N(0, std²) for matrices, ones for norm weights, zeros
-    /// for biases; stored in <paramref name="dtype"/>. Deterministic in the seed and the parameter name.
+    /// for biases; stored in <paramref name="dtype"/>. The same in every process for a seed and a parameter name.
     /// </summary>
     public static WeightSource Random(int seed, float std = 0.02f, DType dtype = DType.F32) => (name, shape) =>
     {
         Tensor t;
         if (name.EndsWith(".bias")) t = Tensor.Zeros(shape);
         else if (shape.Length == 1) t = Tensor.Ones(shape);
-        else t = Tensor.Randn(new Random(HashCode.Combine(seed, StableHash(name))), std, shape);
+        else t = Tensor.Randn(new Random(unchecked((int)StableHash.Combine(seed, StableHash.Of(name), 0))), std, shape);
         return dtype == DType.F32 ? t : t.To(dtype);
     };
 
@@ -49,14 +49,4 @@ public static class WeightSources
             throw new ModelLoadException(checkpoint.Path, $"tensor '{name}' is stored as {t.DType}; expected F32, F16 or BF16");
         return storage is { } dtype ? t.To(dtype) : t;
     };
-
-    private static int StableHash(string s)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char c in s) h = (h ^ c) * 16777619;
-            return h;
-        }
-    }
 }

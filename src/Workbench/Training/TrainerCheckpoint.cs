@@ -72,7 +72,7 @@ public static class TrainerCheckpoint
         foreach (var f in new[] { WeightsFile, OptimizerFile, StateFile, ConfigFile })
             if (!File.Exists(Path.Combine(dir, f))) throw new TrainingConfigException($"{dir}: incomplete checkpoint, {f} is missing");
         var statePath = Path.Combine(dir, StateFile);
-        var root = JsonFields.Parse(File.ReadAllText(statePath), statePath,
+        var root = JsonFields.Parse(TextFile.ReadAll(statePath), statePath,
             (file, field, problem) => new TrainingConfigException($"{file}: {JsonFields.Describe(field, problem)}"));
         int Int(JsonFields f, string field) => f.Int(field) ?? throw f.Missing(field);
         double Double(JsonFields f, string field) => f.Double(field) ?? throw f.Missing(field);
@@ -82,7 +82,7 @@ public static class TrainerCheckpoint
         var schedule = new LrSchedule(Enum.Parse<LrSchedulerType>(s.String("type") ?? throw s.Missing("type"), ignoreCase: true),
             Double(s, "base_lr"), Int(s, "warmup_steps"), Int(s, "total_steps"));
         var configPath = Path.Combine(dir, ConfigFile);
-        var config = TrainingConfigLoader.FromJson(File.ReadAllText(configPath), configPath);
+        var config = TrainingConfigLoader.FromJson(TextFile.ReadAll(configPath), configPath);
         var optimizerPath = Path.Combine(dir, OptimizerFile);
         int steps = int.Parse(SafeTensorsFile.Metadata(optimizerPath).GetValueOrDefault("step", "-1"), CultureInfo.InvariantCulture);
         if (steps != state.GlobalStep) throw new TrainingConfigException($"{optimizerPath}: optimizer step {steps} does not match global_step {state.GlobalStep}");

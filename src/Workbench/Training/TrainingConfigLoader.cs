@@ -33,7 +33,7 @@ public static class TrainingConfigLoader
     public static TrainingConfig Load(string path)
     {
         if (!File.Exists(path)) throw new TrainingConfigException($"{path}: config file not found");
-        var text = File.ReadAllText(path);
+        var text = TextFile.ReadAll(path);
         var values = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ParseJson(text, path) : ParseYaml(text, path);
         return Apply(new TrainingConfig(), values, path);
     }

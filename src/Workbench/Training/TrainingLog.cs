@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 
 namespace Workbench.Training;
 
@@ -71,7 +72,7 @@ public sealed class TrainingLogFile
         Directory.CreateDirectory(outputDir);
         Path = System.IO.Path.Combine(outputDir, FileName);
         if (!File.Exists(Path)) return;
-        var kept = File.ReadAllLines(Path).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? 0) <= resumedStep).ToList();
+        var kept = TextFile.ReadLines(Path).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? 0) <= resumedStep).ToList();
         File.WriteAllLines(Path, kept);
     }
 

@@ -120,7 +120,7 @@ public class LoraLayerTests
         var w = Tensor.Randn(rng, 0.5f, 6, 8);
         var x = Tensor.Randn(rng, 1f, 4, 8);
         var runtime = new AdapterDropout { Seed = 42, Training = true, Step = 3 };
-        var layer = new LoraLinear(new Linear(w), runtime, AdapterLayer.StableId("layer"));
+        var layer = new LoraLinear(new Linear(w), runtime, StableHash.Of("layer"));
         layer.SetAdapter("default", Tensor.Randn(rng, 0.5f, 2, 8), Tensor.Randn(rng, 0.5f, 6, 2), 1f, 0.5f);
         layer.ActiveAdapters.Add("default");
         var first = layer.Forward(x);

@@ -24,7 +24,7 @@ public static class StandaloneExport
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !force)
             throw new IOException($"{outDir}: exists and is not empty (use --force to replace it)");
         if (File.Exists(target)) throw new IOException($"{outDir}: is a file");
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDir, "config.json")))!.AsObject();
+        var config = JsonNode.Parse(TextFile.ReadAll(Path.Combine(baseDir, "config.json")))!.AsObject();
         config.Remove("base_model_name_or_path");
         config.Remove("_name_or_path");
         var dtype = DTypeOf(config["torch_dtype"]?.GetValue<string>() ?? config["dtype"]?.GetValue<string>() ?? "float32");

@@ -82,7 +82,7 @@ public sealed record FewShotTask
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"task file not found: {path}", path);
         JsonNode? node;
-        try { node = JsonNode.Parse(File.ReadAllText(path)); }
+        try { node = JsonNode.Parse(TextFile.ReadAll(path)); }
         catch (JsonException e) { throw new DataFormatException(new DataIssue(path, (int)(e.LineNumber ?? 0) + 1, $"malformed JSON: {e.Message}")); }
         if (node is not JsonObject root) throw new TaskDefinitionException(path, $"expected a JSON object, found {node?.GetValueKind() ?? JsonValueKind.Null}");
         var f = new JsonFields(root, path, (file, field, problem) => new TaskDefinitionException(file, JsonFields.Describe(field, problem)));

@@ -1,4 +1,5 @@
 using System.Text;
+using Workbench.Formats;
 
 namespace Workbench.Data.FewShot;
 
@@ -17,7 +18,7 @@ public sealed record TsvDocuments(string Path, IReadOnlyList<LabeledDocument> Do
     public static TsvDocuments Read(string path, string idColumn, string textColumn, string labelColumn)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"TSV file not found: {path}", path);
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = TextFile.OpenReader(path);
         string header = reader.ReadLine() ?? throw new DataFormatException(new DataIssue(path, 1, "file is empty; expected a header line"));
         var columns = header.Split('\t');
         int Column(string name)

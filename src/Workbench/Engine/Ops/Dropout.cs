@@ -29,22 +29,15 @@ public static partial class Ops
 public static class DropoutMask
 {
     /// <summary>One seed from a base seed, a step counter and a call-site id (layer, adapter).</summary>
-    public static ulong Seed(long seed, long step, long site) => Mix(Mix(Mix((ulong)seed) ^ (ulong)step) ^ (ulong)site);
+    public static ulong Seed(long seed, long step, long site) => StableHash.Combine(seed, step, site);
 
     /// <summary>A uniform value in [0, 1) with 24 random bits, a pure function of (seed, i).</summary>
-    public static float Uniform(ulong seed, long i) => (Mix(seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1)) >> 40) * (1f / (1 << 24));
+    public static float Uniform(ulong seed, long i) => (StableHash.Mix(seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1)) >> 40) * (1f / (1 << 24));
 
     /// <summary>y_i = x_i / (1 − p) where Uniform(seed, i) ≥ p, else 0.</summary>
     public static void Apply(ReadOnlySpan<float> x, float p, ulong seed, Span<float> y)
     {
         float keepScale = 1f / (1f - p);
         for (int i = 0; i < x.Length; i++) y[i] = Uniform(seed, i) >= p ? x[i] * keepScale : 0f;
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

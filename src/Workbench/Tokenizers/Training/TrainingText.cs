@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Workbench.Formats;
 
 namespace Workbench.Tokenizers.Training;
 
@@ -18,7 +19,7 @@ public sealed record TrainingText(string? Column = null, IReadOnlyList<string>? 
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such training file", file);
         if (Column != null) return TsvColumn(file, Column);
         if (Fields is { Count: > 0 }) return JsonFields(file, Fields);
-        return LinesWithEndings(File.ReadAllText(file));
+        return LinesWithEndings(TextFile.ReadAll(file));
     }
 
     static IEnumerable<string> LinesWithEndings(string text)
@@ -34,7 +35,7 @@ public sealed record TrainingText(string? Column = null, IReadOnlyList<string>? 
 
     static IEnumerable<string> TsvColumn(string file, string column)
     {
-        using var reader = new StreamReader(file);
+        using var reader = TextFile.OpenReader(file);
         string header = reader.ReadLine() ?? throw new FormatException($"{file}: empty, expected a header line naming column '{column}'");
         int index = Array.IndexOf(header.Split('\t'), column);
         if (index < 0) throw new FormatException($"{file}: header '{header}' has no column '{column}'");
@@ -52,7 +53,7 @@ public sealed record TrainingText(string? Column = null, IReadOnlyList<string>? 
     static IEnumerable<string> JsonFields(string file, IReadOnlyList<string> fields)
     {
         int lineNumber = 0;
-        foreach (string line in File.ReadLines(file))
+        foreach (string line in TextFile.ReadLines(file))
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;

@@ -2,6 +2,7 @@ using Workbench.Adapters;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Workbench.Tokenizers.Training;
+using Workbench.Formats;
 
 namespace Workbench.Training.Pretraining;
 
@@ -59,7 +60,7 @@ public sealed record PretrainConfig
     public static PretrainConfig Load(string path, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>>? overrides = null)
     {
         if (!File.Exists(path)) throw new TrainingConfigException($"{path}: config file not found");
-        var text = File.ReadAllText(path);
+        var text = TextFile.ReadAll(path);
         var values = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
             ? TrainingConfigLoader.ParseJson(text, path) : TrainingConfigLoader.ParseYaml(text, path);
         return FromValues(values.Concat(overrides ?? []), path);

@@ -105,7 +105,7 @@ public static class Pretrainer
                 StandaloneExport.Export(model, staging, dir);
                 var log = Path.Combine(workDir, TrainingLogFile.FileName);
                 if (File.Exists(log)) File.Copy(log, Path.Combine(dir, TrainingLogFile.FileName));
-                File.WriteAllText(Path.Combine(dir, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? File.ReadAllLines(log) : []));
+                File.WriteAllText(Path.Combine(dir, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? TextFile.ReadLines(log).ToArray() : []));
             });
         }
         finally
