@@ -6,6 +6,7 @@ using System.Text.Json;
 using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Evaluation;
+using Workbench.Reports;
 using Workbench.Models;
 using Workbench.Notebooks;
 using Workbench.Tokenizers;
@@ -106,7 +107,7 @@ public static class EvalCommand
         else
         {
             Console.WriteLine(result.ToString());
-            Console.Write(result.Confusion.ToTable().ToMarkdown());
+            Console.Write(FewShotView.ConfusionTable(result.Confusion).ToMarkdown());
         }
         return 0;
     }
