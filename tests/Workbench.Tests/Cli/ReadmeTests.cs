@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -56,5 +57,30 @@ public class ReadmeTests
         var options = ScriptOptions.Default.AddReferences(typeof(Workbench.Engine.Tensor).Assembly);
         var errors = CSharpScript.Create(code, options).Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    /// <summary>
+    /// A .NET 10 file-based app made of the README's two reference lines and its library example, run with
+    /// <c>dotnet run</c> from a folder holding data/: the package from artifacts/packages must bring every dependency.
+    /// </summary>
+    [Fact]
+    public async Task TheLibraryExampleRunsAsAFileBasedAppReferencingThePackage()
+    {
+        var directives = Regex.Matches(Readme, @"^    (#:(?:package Workbench|property RestoreAdditionalProjectSources).*)$", RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value.Replace("<this clone>", RepoPaths.Root)).ToList();
+        Assert.Equal(2, directives.Count);
+        var code = Regex.Match(Readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+        using var dir = new TempDir();
+        Directory.CreateSymbolicLink(dir.File("data"), Path.Combine(RepoPaths.Root, "data"));
+        File.WriteAllText(dir.File("app.cs"), string.Join("\n", directives) + "\n" + code + "\nConsole.WriteLine(\"done\");\n");
+
+        var start = new ProcessStartInfo("dotnet", ["run", "app.cs"]) { WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{stdout}\n{await stderr}");
+        Assert.EndsWith("done\n", stdout.ReplaceLineEndings("\n"));
     }
 }
