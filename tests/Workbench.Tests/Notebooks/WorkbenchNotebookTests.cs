@@ -65,7 +65,7 @@ public class WorkbenchNotebookTests
         Assert.Equal("T: 7 steps, final loss 2.7933\n", Stdout(nb, "losses"));   // 4·0.95⁷
         var table = nb.Cell("table").Outputs.Single();
         Assert.Contains("<th>step</th><th>loss</th>", table.Mime("text/html"));
-        Assert.Contains("| 5 | 3.09514 |", table.Mime("text/plain"));            // 4·0.95⁵ = 3.0951…
+        Assert.Contains("| 5 | 2.94037 |", table.Mime("text/plain"));            // losses[5] = 4·0.95⁶ = 2.94037…
         var chart = Assert.IsType<ReturnValueElement>(nb.Cell("chart").Outputs.Single());
         Assert.Contains("Plotly.newPlot(", chart.Mime("text/html"));
         Assert.Equal("Chart(scatter 'loss' 7 points)", chart.Mime("text/plain"));
