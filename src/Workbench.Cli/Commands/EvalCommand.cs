@@ -7,6 +7,7 @@ using Workbench.Data;
 using Workbench.Data.FewShot;
 using Workbench.Evaluation;
 using Workbench.Formats;
+using Workbench.Reports;
 using Workbench.Models;
 using Workbench.Tokenizers;
 
@@ -105,7 +106,7 @@ public static class EvalCommand
         else
         {
             Console.WriteLine(result.ToString());
-            Console.Write(result.Confusion.ToTable().ToMarkdown());
+            Console.Write(FewShotView.ConfusionTable(result.Confusion).ToMarkdown());
         }
         return 0;
     }

@@ -2,19 +2,20 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Workbench.Formats;
+using Workbench.Notebooks;
 using Workbench.Notebooks.Export;
-using Workbench.Notebooks.Ipynb;
+using Microsoft.DotNet.Interactive.Documents;
 using Workbench.Notebooks.Reports;
 using Workbench.Notebooks.Running;
 
 namespace Workbench.Cli.Commands;
 
-/// <summary><c>wb notebook run|export</c>: runs .ipynb notebooks with C# cells headless, writes reports, exports apps.</summary>
+/// <summary><c>wb notebook run|export</c>: runs .ipynb notebooks on the .NET Interactive C# kernel headless, writes reports, exports apps.</summary>
 public static class NotebookCommands
 {
     public static Command Build()
     {
-        var notebook = new Command("notebook", "Run Polyglot (.ipynb) notebooks with C# cells headless; export them as file-based apps");
+        var notebook = new Command("notebook", "Run Polyglot (.ipynb) notebooks on the .NET Interactive C# kernel headless; export them as file-based apps");
         notebook.Subcommands.Add(BuildRun());
         notebook.Subcommands.Add(BuildExport());
         return notebook;
@@ -32,16 +33,16 @@ public static class NotebookCommands
         };
         var keepGoing = new Option<bool>("--continue") { Description = "Run the remaining cells after a failing one" };
         var json = JsonOption("print each code cell's result (and the files written) as one JSON object");
-        var run = new Command("run", "Execute the notebook's C# cells in order (state shared across cells)") { path, output, html, parameters, keepGoing, json };
+        var run = new Command("run", "Execute the notebook's cells in order on the C# kernel, from the notebook's folder") { path, output, html, parameters, keepGoing, json };
         run.SetAction(async (parse, cancel) =>
         {
             string file = parse.GetValue(path)!;
             if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such notebook");
-            Notebook source;
+            InteractiveDocument source;
             Dictionary<string, string> values;
             try
             {
-                source = Notebook.Load(file);
+                source = NotebookFile.Load(file);
                 values = NotebookParameters.Parse(parse.GetValue(parameters) ?? []);
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException) { return CliOutput.Fail(e.Message); }
@@ -62,7 +63,7 @@ public static class NotebookCommands
             }
             catch (ArgumentException e) { return CliOutput.Fail(e.Message); }
 
-            if (parse.GetValue(output) is { } executedPath) result.Executed.Save(executedPath);
+            if (parse.GetValue(output) is { } executedPath) NotebookFile.Save(result.Executed, executedPath);
             if (parse.GetValue(html) is { } htmlPath) HtmlReport.Save(result.Executed, Path.GetFileNameWithoutExtension(file), htmlPath);
             if (parse.GetValue(json)) CliOutput.WriteJson(RunJson(file, result, parse.GetValue(output), parse.GetValue(html)));
             if (result.FirstFailure is { } failure)
@@ -89,7 +90,7 @@ public static class NotebookCommands
             string target = parse.GetValue(output) ?? Path.ChangeExtension(file, ".cs");
             try
             {
-                var notebook = Notebook.Load(file);
+                var notebook = NotebookFile.Load(file);
                 string code = FileAppExporter.Export(notebook, Path.GetFileName(file), Path.GetDirectoryName(Path.GetFullPath(file))!,
                     Path.GetDirectoryName(Path.GetFullPath(target))!);
                 AtomicFile.WriteAllText(target, code);
@@ -110,7 +111,10 @@ public static class NotebookCommands
         ["succeeded"] = result.Succeeded,
         ["cells"] = new JsonArray(result.Cells.Select(c => (JsonNode)new JsonObject
         {
-            ["cell"] = c.CellNumber, ["execution_count"] = c.ExecutionCount, ["seconds"] = Math.Round(c.Elapsed.TotalSeconds, 3), ["error"] = c.Error,
+            ["cell"] = c.CellNumber, ["execution_count"] = c.ExecutionCount, ["status"] = c.Failed ? "failed" : "ok",
+            ["seconds"] = Math.Round(c.Elapsed.TotalSeconds, 3), ["error"] = c.Error,
+            ["warnings"] = new JsonArray(c.Warnings.Select(w => (JsonNode?)w).ToArray()),
+            ["outputs"] = new JsonArray(c.Outputs.Select(o => (JsonNode?)o).ToArray()),
         }).ToArray()),
         ["out"] = executed is null ? null : Path.GetFullPath(executed),
         ["html"] = html is null ? null : Path.GetFullPath(html),

@@ -3,8 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Workbench.Notebooks.Ipynb;
-using Workbench.Notebooks.Running;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace Workbench.Notebooks.Export;
 
@@ -12,38 +11,44 @@ namespace Workbench.Notebooks.Export;
 /// Turns a notebook into a .NET 10 file-based app (<c>dotnet run Notebook.cs</c>). Cells are concatenated in
 /// order; markdown becomes <c>//</c> comments. What top-level programs need is rearranged: <c>using</c>s go to the
 /// top, type declarations to the end, a cell's final expression becomes <c>display(expr);</c>, and a
-/// <c>display</c> that prints is defined. <c>#r "nuget: Name, 1.2"</c> becomes <c>#:package Name@1.2</c>;
-/// <c>#r "…/bin/…/Name.dll"</c> becomes <c>#:project</c> pointing at the Name.csproj that builds it.
+/// <c>display</c> that prints is defined. <c>#r "nuget: Name, 1.2"</c> becomes <c>#:package Name@1.2</c>,
+/// <c>#i "nuget: folder"</c> a restore source (<c>#:property RestoreAdditionalProjectSources</c>), and
+/// <c>#r "…/bin/…/Name.dll"</c> <c>#:project</c> pointing at the Name.csproj that builds it.
 /// </summary>
 public static partial class FileAppExporter
 {
+    /// <summary>The namespaces every cell of the .NET Interactive C# kernel starts with.</summary>
+    private static readonly string[] KernelImports =
+        ["System", "System.Text", "System.Collections", "System.Collections.Generic", "System.Threading.Tasks", "System.Linq"];
+
     /// <param name="notebookDirectory">Where the notebook's <c>#r</c> paths start.</param>
     /// <param name="outputDirectory">Where the .cs file goes; <c>#:project</c> paths are relative to it.</param>
-    public static string Export(Notebook notebook, string notebookName, string notebookDirectory, string outputDirectory)
+    public static string Export(InteractiveDocument notebook, string notebookName, string notebookDirectory, string outputDirectory)
     {
         var directives = new List<string>();
-        var usings = new List<string>(NotebookRunner.DefaultImports.Select(n => $"using {n};"));
+        var usings = new List<string>(KernelImports.Select(n => $"using {n};"));
         var body = new StringBuilder();
         var types = new StringBuilder();
         int cellNumber = 0;
-        foreach (var cell in notebook.Cells)
+        foreach (var cell in notebook.Elements)
         {
             cellNumber++;
-            if (cell.CellType == "markdown")
+            if (!NotebookFile.IsCode(cell))
             {
-                body.Append('\n').AppendJoin('\n', cell.Source.TrimEnd().Split('\n').Select(l => ("// " + l.TrimEnd('\r')).TrimEnd())).Append('\n');
+                body.Append('\n').AppendJoin('\n', cell.Contents.TrimEnd().Split('\n').Select(l => ("// " + l.TrimEnd('\r')).TrimEnd())).Append('\n');
                 continue;
             }
-            if (!cell.IsCode) continue;
             var code = new StringBuilder();
-            foreach (var line in cell.Source.Split('\n').Select(l => l.TrimEnd('\r')))
+            foreach (var line in cell.Contents.Split('\n').Select(l => l.TrimEnd('\r')))
             {
                 if (ReferenceDirective().Match(line) is { Success: true } r)
                     directives.Add(Translate(r.Groups[1].Value, cellNumber, notebookDirectory, outputDirectory));
+                else if (SourceDirective().Match(line) is { Success: true } i)
+                    directives.Add(RestoreSource(i.Groups[1].Value.Trim(), notebookDirectory, outputDirectory));
                 else if (!line.TrimStart().StartsWith("#!")) // Polyglot magic commands (#!csharp, #!time) have no meaning here
                     code.Append(line).Append('\n');
             }
-            body.Append($"\n// ---- cell {cellNumber}").Append(cell.Tags.Count > 0 ? $" ({string.Join(", ", cell.Tags)})" : "").Append('\n');
+            body.Append($"\n// ---- cell {cellNumber}").Append(NotebookFile.Tags(cell) is { Count: > 0 } tags ? $" ({string.Join(", ", tags)})" : "").Append('\n');
             AppendCode(code.ToString(), usings, body, types);
         }
 
@@ -111,6 +116,15 @@ public static partial class FileAppExporter
         return null;
     }
 
+    /// <summary>A package source folder, relative to the exported file as it was to the notebook; URLs stay as they are.</summary>
+    private static string RestoreSource(string source, string notebookDirectory, string outputDirectory) =>
+        "#:property RestoreAdditionalProjectSources=" + (Uri.TryCreate(source, UriKind.Absolute, out var uri) && !uri.IsFile
+            ? source
+            : Path.GetRelativePath(outputDirectory, Path.GetFullPath(Path.Combine(notebookDirectory, source))).Replace('\\', '/'));
+
     [GeneratedRegex("""^\s*#r\s+"([^"]+)"\s*$""")]
     private static partial Regex ReferenceDirective();
+
+    [GeneratedRegex("""^\s*#i\s+"nuget:\s*([^"]+)"\s*$""")]
+    private static partial Regex SourceDirective();
 }

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text;
-using System.Text.Json.Nodes;
 using Markdig;
-using Workbench.Notebooks.Ipynb;
+using Markdig.Extensions.GenericAttributes;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace Workbench.Notebooks.Reports;
 
@@ -13,7 +13,7 @@ namespace Workbench.Notebooks.Reports;
 /// </summary>
 public static class HtmlReport
 {
-    private static readonly MarkdownPipeline Markdown = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
+    private static readonly MarkdownPipeline Markdown = Pipeline();
 
     private static readonly Lazy<string> Plotly = new(() =>
     {
@@ -26,15 +26,15 @@ public static class HtmlReport
     /// <summary>The plotly.js bundle embedded in reports (plotly.js-dist-min 4.1.2, MIT).</summary>
     public static string PlotlyJs => Plotly.Value;
 
-    public static string Render(Notebook notebook, string title)
+    public static string Render(InteractiveDocument notebook, string title)
     {
         var body = new StringBuilder();
-        foreach (var cell in notebook.Cells)
+        foreach (var cell in notebook.Elements)
         {
-            if (cell.CellType == "markdown")
-                body.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(cell.Source, Markdown)).Append("</section>\n");
-            else if (cell.IsCode)
+            if (NotebookFile.IsCode(cell))
                 AppendCode(body, cell);
+            else
+                body.Append("<section class=\"cell markdown\">\n").Append(Markdig.Markdown.ToHtml(cell.Contents, Markdown)).Append("</section>\n");
         }
         return Page(title, body.ToString(), "wb notebook run");
     }
@@ -60,38 +60,49 @@ public static class HtmlReport
     }
 
     /// <summary>Renders and writes the report atomically.</summary>
-    public static void Save(Notebook notebook, string title, string path) => AtomicFile.WriteAllText(path, Render(notebook, title));
+    public static void Save(InteractiveDocument notebook, string title, string path) => AtomicFile.WriteAllText(path, Render(notebook, title));
 
-    private static void AppendCode(StringBuilder html, NotebookCell cell)
+    /// <summary>
+    /// Markdig's advanced extensions without generic attributes, which read a heading's trailing <c>{...}</c> as
+    /// attributes even inside a code span ("## Prompt 1: `문장: {text}\n감정:`" lost its end). Jupyter and VS Code
+    /// have no such syntax either.
+    /// </summary>
+    private static MarkdownPipeline Pipeline()
     {
-        string prompt = cell.ExecutionCount is { } n ? $"[{n}]" : "[ ]";
+        var builder = new MarkdownPipelineBuilder().UseAdvancedExtensions();
+        builder.Extensions.RemoveAll(e => e is GenericAttributesExtension);
+        return builder.Build();
+    }
+
+    private static void AppendCode(StringBuilder html, InteractiveDocumentElement cell)
+    {
+        string prompt = cell.ExecutionOrder > 0 ? $"[{cell.ExecutionOrder}]" : "[ ]";
         html.Append("<section class=\"cell code\">\n<div class=\"prompt\">").Append(prompt).Append("</div>\n")
-            .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(WebUtility.HtmlEncode(cell.Source)).Append("</code></pre>\n");
-        foreach (var output in cell.Outputs.OfType<JsonObject>()) AppendOutput(html, output);
+            .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(WebUtility.HtmlEncode(cell.Contents)).Append("</code></pre>\n");
+        foreach (var output in cell.Outputs) AppendOutput(html, output);
         html.Append("</section>\n");
     }
 
-    private static void AppendOutput(StringBuilder html, JsonObject output)
+    private static void AppendOutput(StringBuilder html, InteractiveDocumentOutputElement output)
     {
-        switch (output["output_type"]?.GetValue<string>())
+        switch (output)
         {
-            case "stream":
-                string name = output["name"]?.GetValue<string>() == "stderr" ? "stderr" : "stdout";
-                html.Append($"<pre class=\"output stream {name}\">").Append(WebUtility.HtmlEncode(NotebookJson.FromLines(output["text"]))).Append("</pre>\n");
+            case TextElement stream:
+                string name = stream.Name == "stderr" ? "stderr" : "stdout";
+                html.Append($"<pre class=\"output stream {name}\">").Append(WebUtility.HtmlEncode(stream.Text)).Append("</pre>\n");
                 break;
-            case "display_data" or "execute_result":
-                var data = CellOutputs.DataOf(output);
+            case DisplayElement or ReturnValueElement:
+                var data = output is DisplayElement d ? d.Data : ((ReturnValueElement)output).Data;
                 if (data.TryGetValue("text/html", out var fragment))
-                    html.Append("<div class=\"output html\">\n").Append(fragment).Append("\n</div>\n");
+                    html.Append("<div class=\"output html\">\n").Append(NotebookFile.Text(fragment)).Append("\n</div>\n");
                 else if (data.TryGetValue("image/png", out var png))
-                    html.Append("<div class=\"output image\"><img alt=\"\" src=\"data:image/png;base64,").Append(png.Trim()).Append("\"></div>\n");
+                    html.Append("<div class=\"output image\"><img alt=\"\" src=\"data:image/png;base64,").Append(NotebookFile.Text(png).Trim()).Append("\"></div>\n");
                 else if (data.TryGetValue("text/plain", out var text))
-                    html.Append("<pre class=\"output text\">").Append(WebUtility.HtmlEncode(text)).Append("</pre>\n");
+                    html.Append("<pre class=\"output text\">").Append(WebUtility.HtmlEncode(NotebookFile.Text(text))).Append("</pre>\n");
                 break;
-            case "error":
-                string error = $"{output["ename"]?.GetValue<string>()}: {output["evalue"]?.GetValue<string>()}";
-                var traceback = output["traceback"] is JsonArray lines ? lines.Select(l => l?.GetValue<string>()) : [];
-                html.Append("<pre class=\"output error\">").Append(WebUtility.HtmlEncode(error + "\n" + string.Join("\n", traceback))).Append("</pre>\n");
+            case ErrorElement error:
+                html.Append("<pre class=\"output error\">")
+                    .Append(WebUtility.HtmlEncode($"{error.ErrorName}: {error.ErrorValue}\n{string.Join("\n", error.StackTrace)}")).Append("</pre>\n");
                 break;
         }
     }

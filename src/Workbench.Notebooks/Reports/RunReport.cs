@@ -31,7 +31,7 @@ public static class RunReport
         string name = Path.GetFileName(Path.GetFullPath(runDirectory).TrimEnd(Path.DirectorySeparatorChar));
         var body = new StringBuilder($"<h1>Run {WebUtility.HtmlEncode(name)}</h1>\n");
         if (File.Exists(log)) Section(body, "Training", TrainingCharts(ReadLog(log)));
-        if (File.Exists(summary)) Section(body, "Training summary", [SummaryTable(ReadObject(summary))]);
+        if (File.Exists(summary)) Section(body, "Training summary", [ResultViews.Fields(ReadObject(summary))]);
         if (evals.Count > 0) Section(body, "Evaluation", EvalParts(evals.Select(f => (Path.GetFileName(f), ReadObject(f))).ToList()));
         return HtmlReport.Page($"Run {name}", body.ToString(), "wb report");
     }
@@ -66,14 +66,6 @@ public static class RunReport
             charts.Add(Chart.Line(points.Select(p => p.Step), points.Select(p => p.Value!.Value), field).Titled(title, "step", field));
         }
         return charts;
-    }
-
-    public static Table SummaryTable(JsonObject summary)
-    {
-        var table = new Table("field", "value");
-        foreach (var (key, value) in summary)
-            table.AddRow(key, Number(value) is { } x ? x : value is JsonValue v && v.TryGetValue(out string? s) ? s : value?.ToJsonString());
-        return table;
     }
 
     /// <summary>An accuracy bar chart (error bars: the 95% interval) and a table, one bar and row per result file.</summary>

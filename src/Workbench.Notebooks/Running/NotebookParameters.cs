@@ -3,7 +3,7 @@ using System.Numerics;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Workbench.Notebooks.Ipynb;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace Workbench.Notebooks.Running;
 
@@ -45,12 +45,13 @@ public static class NotebookParameters
     }
 
     /// <summary>Inserts the injected-parameters cell after the parameters cell; returns it. Nothing to inject → null.</summary>
-    public static NotebookCell? Inject(Notebook notebook, IReadOnlyDictionary<string, string> values)
+    public static InteractiveDocumentElement? Inject(InteractiveDocument notebook, IReadOnlyDictionary<string, string> values)
     {
         if (values.Count == 0) return null;
-        int at = notebook.Cells.FindIndex(c => c.IsCode && c.Tags.Contains(Tag));
+        var cells = notebook.Elements;
+        int at = cells.ToList().FindIndex(c => NotebookFile.IsCode(c) && NotebookFile.Tags(c).Contains(Tag));
         if (at < 0) throw new ArgumentException($"--param given but no code cell is tagged '{Tag}' (metadata.tags)");
-        var declared = Declarations(notebook.Cells[at].Source);
+        var declared = Declarations(cells[at].Contents);
         var lines = new List<string> { "// Parameters injected by wb notebook run" };
         foreach (var (name, value) in values)
         {
@@ -58,8 +59,8 @@ public static class NotebookParameters
                 throw new ArgumentException($"--param {name}: cell {at + 1} (parameters) declares no '{name}'; it declares {string.Join(", ", declared.Keys)}");
             lines.Add($"{name} = {Literal(name, type, value)};");
         }
-        var cell = NotebookCell.Code(string.Join("\n", lines), InjectedTag);
-        notebook.Cells.Insert(at + 1, cell);
+        var cell = NotebookFile.Code(string.Join("\n", lines), InjectedTag);
+        cells.Insert(at + 1, cell);
         return cell;
     }
 

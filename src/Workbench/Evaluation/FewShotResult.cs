@@ -1,9 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Workbench.Data.FewShot;
-using Workbench.Reports;
 
 namespace Workbench.Evaluation;
 
@@ -58,12 +55,6 @@ public sealed class ConfusionMatrix
         return json;
     }
 
-    public Table ToTable()
-    {
-        var table = new Table(["gold \\ predicted", .. Labels, Invalid]);
-        foreach (var gold in Labels) table.AddRow([gold, .. Labels.Append(Invalid).Select(p => (object)this[gold, p])]);
-        return table;
-    }
 
     private int? IndexOf(string label)
     {
@@ -75,10 +66,9 @@ public sealed class ConfusionMatrix
 /// <summary>
 /// The outcome of a few-shot run: accuracy with its 95% Wilson interval, the confusion matrix, invalid answers,
 /// truncated contexts, and speed (mean latency per item, model tokens per second, wall time). For log-likelihood
-/// scoring also acc_norm. Renders as HTML in notebooks; <see cref="ToJson"/> is what <c>wb eval fewshot</c> prints.
+/// scoring also acc_norm. <see cref="ToJson"/> is what <c>wb eval fewshot</c> prints; Reports' FewShotView renders it as tables.
 /// </summary>
-[TypeFormatterSource(typeof(HtmlFormatterSource), PreferredMimeTypes = ["text/html", "text/plain"])]
-public sealed record FewShotResult : IHtmlRenderable
+public sealed record FewShotResult
 {
     public required string Task { get; init; }
     public required string Prompt { get; init; }
@@ -160,25 +150,11 @@ public sealed record FewShotResult : IHtmlRenderable
         return json;
     }
 
-    /// <summary>One row of a summary table: task, prompt, scoring, n, accuracy, 95% CI, invalid, truncated, ms/item, tokens/s.</summary>
-    public static Table SummaryTable(IEnumerable<FewShotResult> results)
-    {
-        var table = new Table("task", "prompt", "scoring", "n", "accuracy", "ci95 low", "ci95 high", "acc_norm", "invalid", "truncated", "ms/item", "tokens/s");
-        foreach (var r in results)
-            table.AddRow(r.Task, r.Prompt, ScoringName(r.Scoring), r.Samples, r.Accuracy, r.Ci95.Low, r.Ci95.High, r.AccuracyNorm,
-                r.Invalid, r.Truncated, r.MeanLatencyMs, r.TokensPerSecond);
-        return table;
-    }
-
-    public string ToHtml() => new StringBuilder()
-        .Append("<div class=\"wb-fewshot\">\n<p><b>").Append(WebUtility.HtmlEncode($"{Task} / {Prompt} / {ScoringName(Scoring)}")).Append("</b>: ")
-        .Append(WebUtility.HtmlEncode(Headline())).Append("</p>\n")
-        .Append(SummaryTable([this]).ToHtml()).Append('\n')
-        .Append(Confusion.ToTable().ToHtml()).Append("\n</div>").ToString();
 
     public override string ToString() => $"{Task} {Prompt} {ScoringName(Scoring)}: {Headline()}";
 
-    private string Headline()
+    /// <summary>accuracy, its interval, acc_norm, invalid, truncated and speed in one line.</summary>
+    public string Headline()
     {
         var c = CultureInfo.InvariantCulture;
         var (lo, hi) = Ci95;

@@ -7,9 +7,9 @@ namespace Workbench.Reports;
 /// A Plotly figure: <see cref="Data"/> (the traces) and <see cref="Layout"/> as JSON, exactly what
 /// <c>Plotly.newPlot(div, data, layout)</c> takes (https://plotly.com/javascript/reference/).
 /// <see cref="ToHtml"/> draws it with the page's <c>Plotly</c> when there is one (Workbench HTML reports embed
-/// plotly.js) and otherwise loads plotly.js from jsDelivr first (Polyglot Notebooks output cells).
+/// plotly.js) and otherwise loads plotly.js from jsDelivr first (notebook outputs): once per page, however many
+/// charts render while it loads (VS Code renders a reopened notebook's outputs at once).
 /// </summary>
-[TypeFormatterSource(typeof(HtmlFormatterSource), PreferredMimeTypes = ["text/html", "text/plain"])]
 public sealed class Chart : IHtmlRenderable
 {
     /// <summary>Where an output cell without a <c>Plotly</c> global loads it from; the version embedded in reports.</summary>
@@ -106,7 +106,10 @@ public sealed class Chart : IHtmlRenderable
             (function () {
               var draw = function () { Plotly.newPlot("{{id}}", {{Data.ToJsonString()}}, {{Layout.ToJsonString()}}, {"responsive": true}); };
               if (window.Plotly) { draw(); return; }
-              var s = document.createElement("script"); s.src = "{{PlotlyCdnUrl}}"; s.onload = draw; document.head.appendChild(s);
+              window.wbPlotly = window.wbPlotly || new Promise(function (loaded, failed) {
+                var s = document.createElement("script"); s.src = "{{PlotlyCdnUrl}}"; s.onload = loaded; s.onerror = failed; document.head.appendChild(s);
+              });
+              window.wbPlotly.then(draw);
             })();
             </script>
             """;

@@ -10,7 +10,6 @@ namespace Workbench.Reports;
 /// Markdown (<see cref="ToString"/>) and CSV (RFC 4180). Floating-point cells show 6 significant digits in
 /// HTML and Markdown and round-trip precision in CSV.
 /// </summary>
-[TypeFormatterSource(typeof(HtmlFormatterSource), PreferredMimeTypes = ["text/html", "text/plain"])]
 public sealed class Table : IHtmlRenderable
 {
     private readonly List<object?[]> _rows = [];

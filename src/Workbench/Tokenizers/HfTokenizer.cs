@@ -9,7 +9,7 @@ namespace Workbench.Tokenizers;
 /// <c>tokenizer_config.json</c> beside the file supplies BOS/EOS/PAD names and, as transformers does,
 /// replaces the post-processor when it sets <c>add_bos_token</c> or <c>add_eos_token</c> to true.
 /// </summary>
-public sealed class HfTokenizer : ITokenizer
+public sealed class HfTokenizer : Tokenizer
 {
     readonly BpeModel model;
     readonly AddedVocabulary added;
@@ -50,13 +50,13 @@ public sealed class HfTokenizer : ITokenizer
     int? SpecialId(params string[] names) =>
         names.Select(n => added.ByContent(n)).FirstOrDefault(t => t is { Special: true })?.Id;
 
-    public int VocabSize { get; }
-    public int? BosId { get; }
-    public int? EosId { get; }
-    public int? PadId { get; }
+    public override int VocabSize { get; }
+    public override int? BosId { get; }
+    public override int? EosId { get; }
+    public override int? PadId { get; }
 
     /// <summary>Reads <paramref name="path"/> (tokenizer.json) and the tokenizer_config.json beside it, if any.</summary>
-    public static HfTokenizer Load(string path)
+    public static new HfTokenizer Load(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 256 });
         var root = doc.RootElement;
@@ -98,7 +98,7 @@ public sealed class HfTokenizer : ITokenizer
             PreTokenizers.Flag(m, "ignore_merges", false), Str("continuing_subword_prefix"), Str("end_of_word_suffix"));
     }
 
-    public int[] Encode(string text, bool addSpecialTokens = true)
+    public override int[] Encode(string text, bool addSpecialTokens = true)
     {
         var ids = new List<int>();
         foreach (var segment in added.Extract(text, normalizer))
@@ -110,7 +110,7 @@ public sealed class HfTokenizer : ITokenizer
         return addSpecialTokens ? post.Apply(ids) : ids.ToArray();
     }
 
-    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    public override string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         var tokens = new List<string>();
         foreach (int id in ids)
@@ -124,7 +124,7 @@ public sealed class HfTokenizer : ITokenizer
         return decoder == null ? string.Join(" ", tokens) : string.Concat(decoder.DecodeChain(tokens));
     }
 
-    public string? IdToToken(int id) => added.ById(id)?.Content ?? model.IdToToken(id);
+    public override string? IdToToken(int id) => added.ById(id)?.Content ?? model.IdToToken(id);
 
-    public int? TokenToId(string token) => added.ByContent(token)?.Id ?? model.TokenToId(token);
+    public override int? TokenToId(string token) => added.ByContent(token)?.Id ?? model.TokenToId(token);
 }

@@ -8,7 +8,7 @@ namespace Workbench.Tokenizers;
 /// then spell unknown pieces as <c>&lt;0xNN&gt;</c> byte pieces when byte_fallback is on.
 /// <see cref="Encode"/> with special tokens prepends BOS, as Llama does (and EOS if tokenizer_config.json asks).
 /// </summary>
-public sealed class SentencePieceTokenizer : ITokenizer
+public sealed class SentencePieceTokenizer : Tokenizer
 {
     const char Space = '\u2581';   // "▁"
 
@@ -37,16 +37,16 @@ public sealed class SentencePieceTokenizer : ITokenizer
 
     int? ControlId(int id) => id >= 0 && id < model.Pieces.Count && model.Pieces[id].Type == PieceType.Control ? id : null;
 
-    public static SentencePieceTokenizer Load(string path)
+    public static new SentencePieceTokenizer Load(string path)
     {
         try { return new SentencePieceTokenizer(SentencePieceModel.Parse(File.ReadAllBytes(path)), TokenizerConfig.LoadBeside(path)); }
         catch (Exception e) when (e is FormatException or NotSupportedException) { throw new FormatException($"{path}: {e.Message}", e); }
     }
 
-    public int VocabSize => model.Pieces.Count;
-    public int? BosId { get; }
-    public int? EosId { get; }
-    public int? PadId { get; }
+    public override int VocabSize => model.Pieces.Count;
+    public override int? BosId { get; }
+    public override int? EosId { get; }
+    public override int? PadId { get; }
 
     /// <summary>sentencepiece's Normalizer with the identity rule: spaces become "▁", a "▁" is prepended, extra spaces optionally removed.</summary>
     public string Normalize(string text)
@@ -74,7 +74,7 @@ public sealed class SentencePieceTokenizer : ITokenizer
         return sb.ToString();
     }
 
-    public int[] Encode(string text, bool addSpecialTokens = true)
+    public override int[] Encode(string text, bool addSpecialTokens = true)
     {
         var ids = new List<int>();
         if (addSpecialTokens && addBos && BosId is int bos) ids.Add(bos);
@@ -101,7 +101,7 @@ public sealed class SentencePieceTokenizer : ITokenizer
     /// sentencepiece's Decode: control pieces vanish, unk reads " ⁇ ", runs of byte pieces are read as UTF-8
     /// (one U+FFFD per invalid byte), "▁" becomes a space and the text's first leading "▁" is dropped.
     /// </summary>
-    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    public override string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         var text = new StringBuilder();
         var bytes = new List<byte>();
@@ -146,7 +146,7 @@ public sealed class SentencePieceTokenizer : ITokenizer
         }
     }
 
-    public string? IdToToken(int id) => (uint)id < (uint)model.Pieces.Count ? model.Pieces[id].Piece : null;
+    public override string? IdToToken(int id) => (uint)id < (uint)model.Pieces.Count ? model.Pieces[id].Piece : null;
 
-    public int? TokenToId(string token) => vocab.ExactId(token);
+    public override int? TokenToId(string token) => vocab.ExactId(token);
 }

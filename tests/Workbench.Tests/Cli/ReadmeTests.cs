@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -73,5 +74,30 @@ public class ReadmeTests
         // the adapter was trained by one backward only, from B = 0: merging it leaves the model's outputs in place
         var ids = (int[])Variable("ids");
         Close.Assert((Workbench.Engine.Tensor)Variable("logits"), merged.Forward(ids, 1, ids.Length), 1e-5f, 1e-6f, "merged vs adapted logits");
+    }
+
+    /// <summary>
+    /// A .NET 10 file-based app made of the README's two reference lines and its library example, run with
+    /// <c>dotnet run</c> from a folder holding data/: the package from artifacts/packages must bring every dependency.
+    /// </summary>
+    [Fact]
+    public async Task TheLibraryExampleRunsAsAFileBasedAppReferencingThePackage()
+    {
+        var directives = Regex.Matches(Readme, @"^    (#:(?:package Workbench|property RestoreAdditionalProjectSources).*)$", RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value.Replace("<this clone>", RepoPaths.Root)).ToList();
+        Assert.Equal(2, directives.Count);
+        var code = Regex.Match(Readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+        using var dir = new TempDir();
+        Directory.CreateSymbolicLink(dir.File("data"), Path.Combine(RepoPaths.Root, "data"));
+        File.WriteAllText(dir.File("app.cs"), string.Join("\n", directives) + "\n" + code + "\nConsole.WriteLine(\"done\");\n");
+
+        var start = new ProcessStartInfo("dotnet", ["run", "app.cs"]) { WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{stdout}\n{await stderr}");
+        Assert.EndsWith("done\n", stdout.ReplaceLineEndings("\n"));
     }
 }

@@ -138,9 +138,9 @@ public class FewShotEvaluatorTests
     }
 
     [Fact]
-    public void RendersAsHtmlWithTheConfusionMatrix()
+    public void ItsViewShowsTheConfusionMatrix()
     {
-        var html = Run(FewShotScoring.Generate, Mixed).ToHtml();
+        var html = Workbench.Reports.ResultViews.For(Run(FewShotScoring.Generate, Mixed))!.ToHtml();
         Assert.Contains("<th>gold \\ predicted</th><th>긍정</th><th>부정</th><th>invalid</th>", html);
         Assert.Contains("accuracy 0.571 (4/7", html);
     }

@@ -1,33 +1,36 @@
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Workbench.Notebooks;
 using Workbench.Notebooks.Export;
-using Workbench.Notebooks.Ipynb;
 using Workbench.Reports;
+
+using Workbench.Tests.Support;
 
 namespace Workbench.Tests.Notebooks;
 
 [Collection("Console")]
 public class FileAppExportTests
 {
+    private static string HelloDirectory => Path.GetDirectoryName(NotebookKit.NotebookPath("Hello.ipynb"))!;
+
     private static string ExportHello(string outputDirectory) =>
-        FileAppExporter.Export(NotebookKit.Hello(), "Hello.ipynb", Path.GetDirectoryName(NotebookKit.HelloPath)!, outputDirectory);
+        FileAppExporter.Export(NotebookFile.Load(NotebookKit.NotebookPath("Hello.ipynb")), "Hello.ipynb", HelloDirectory, outputDirectory);
 
     [Fact]
-    public void References_become_file_based_app_directives()
+    public void ReferencesBecomeFileBasedAppDirectives()
     {
-        // The test copy of Hello.ipynb sits in the test output folder, below the repository's src/.
-        string dir = Path.GetDirectoryName(NotebookKit.HelloPath)!;
-        string code = ExportHello(dir);
-        string project = code.Split('\n').Single(l => l.StartsWith("#:project "));
-        string csproj = Path.GetFullPath(Path.Combine(dir, project["#:project ".Length..]));
-        Assert.True(File.Exists(csproj), csproj);
-        Assert.Equal("Workbench.csproj", Path.GetFileName(csproj));
-        Assert.DoesNotContain("#r ", code);
+        string dir = HelloDirectory;
+        Assert.Contains("#:package Workbench@0.1.0-*\n", ExportHello(dir));
 
-        var nuget = NotebookKit.Of("#r \"nuget: Markdig, 1.6.0\"\n#r \"nuget:Spectre.Console\"\n1");
-        string exported = FileAppExporter.Export(nuget, "n.ipynb", dir, dir);
-        Assert.Contains("#:package Markdig@1.6.0\n#:package Spectre.Console@*\n", exported);
+        var nuget = NotebookKit.Of("#i \"nuget: ../artifacts/packages\"\n#r \"nuget: Markdig, 1.6.0\"\n#r \"nuget:Spectre.Console\"\n1");
+        string exported = FileAppExporter.Export(nuget, "n.ipynb", dir, Path.Combine(dir, "out"));
+        Assert.Contains("#:property RestoreAdditionalProjectSources=../../artifacts/packages\n#:package Markdig@1.6.0\n#:package Spectre.Console@*\n", exported);
+
+        string code = FileAppExporter.Export(NotebookKit.Of("#r \"../src/Workbench/bin/Release/net10.0/Workbench.dll\""), "n.ipynb", dir, dir);
+        string project = code.Split('\n').Single(l => l.StartsWith("#:project "));
+        Assert.Equal(Path.Combine(RepoPaths.Root, "src", "Workbench", "Workbench.csproj"), Path.GetFullPath(Path.Combine(dir, project["#:project ".Length..])));
+        Assert.DoesNotContain("#r ", code);
 
         var bare = NotebookKit.Of("#r \"nowhere/Unknown.dll\"");
         Assert.Contains("cell 1: #r \"nowhere/Unknown.dll\"",
@@ -35,7 +38,7 @@ public class FileAppExportTests
     }
 
     [Fact]
-    public void Cells_are_rearranged_into_a_valid_top_level_program()
+    public void CellsAreRearrangedIntoAValidTopLevelProgram()
     {
         var notebook = NotebookKit.Of("# Title\nSome *text*", "using System.Text.Json;\nrecord P(int X);", "var p = new P(2);\np.X * 21");
         string code = FileAppExporter.Export(notebook, "n.ipynb", ".", ".");
@@ -47,9 +50,9 @@ public class FileAppExportTests
     }
 
     [Fact]
-    public void Exported_hello_compiles_and_runs_like_the_notebook()
+    public void ExportedHelloCompilesAndRunsLikeTheNotebook()
     {
-        string output = CompileAndRun(ExportHello(Path.GetDirectoryName(NotebookKit.HelloPath)!));
+        string output = CompileAndRun(ExportHello(HelloDirectory));
         Assert.StartsWith("Hello: 20 steps, final loss 1.4339\n| step | loss |\n", output);
         Assert.EndsWith("Chart(scatter 'loss' 20 points)\n20\n", output);
     }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Workbench.Notebooks.Ipynb;
+using Microsoft.DotNet.Interactive.Documents;
 using Workbench.Notebooks.Reports;
+using Workbench.Reports;
 using Workbench.Tests.Support;
 
 namespace Workbench.Tests.Notebooks;
@@ -9,11 +10,24 @@ namespace Workbench.Tests.Notebooks;
 [Collection("Console")]
 public class HtmlReportTests
 {
-    [Fact]
-    public void Report_is_self_contained_with_plotly_inline()
+    /// <summary>An executed notebook as the runner writes it: markdown, a stream, an HTML table, a chart, a plain value.</summary>
+    private static InteractiveDocument Executed(params InteractiveDocumentOutputElement[] outputs)
     {
-        var result = NotebookKit.Run(NotebookKit.Hello());
-        string html = HtmlReport.Render(result.Executed, "Hello <report>");
+        var notebook = NotebookKit.Of("# Hello, Workbench\n\n## 3. Prompt 1: `문장: {text}\\n감정:`", "Console.WriteLine($\"{title}\");");
+        notebook.Elements[1].ExecutionOrder = 1;
+        notebook.Elements[1].Outputs.AddRange(outputs);
+        return notebook;
+    }
+
+    private static DisplayElement Html(IHtmlRenderable value) =>
+        new(new Dictionary<string, object> { ["text/html"] = value.ToHtml(), ["text/plain"] = value.ToString()! });
+
+    [Fact]
+    public void ReportIsSelfContainedWithPlotlyInline()
+    {
+        var notebook = Executed(new TextElement("Hello: 20 steps\n"), Html(new Table("step", "loss").AddRow(0, 4.0)),
+            Html(Chart.Line(new[] { 1.0, 2.0 }, "loss")), new ReturnValueElement { Data = { ["text/plain"] = "20" } });
+        string html = HtmlReport.Render(notebook, "Hello <report>");
         Assert.StartsWith("<!DOCTYPE html>", html);
         Assert.Contains("<title>Hello &lt;report&gt;</title>", html);
         Assert.Contains("* plotly.js v4.1.2", html);
@@ -28,11 +42,17 @@ public class HtmlReportTests
     }
 
     [Fact]
-    public void Errors_are_shown_escaped()
+    public void HeadingsKeepBracesInCodeSpans()
     {
-        var result = NotebookKit.Run(NotebookKit.Of("throw new Exception(\"<bad>\");"));
-        string html = HtmlReport.Render(result.Executed, "t");
-        Assert.Contains("<pre class=\"output error\">Exception: &lt;bad&gt;", html);
+        string html = HtmlReport.Render(Executed(), "t");
+        Assert.Contains("3. Prompt 1: <code>문장: {text}\\n감정:</code></h2>", html);
+    }
+
+    [Fact]
+    public void ErrorsAreShownEscaped()
+    {
+        string html = HtmlReport.Render(Executed(new ErrorElement("<bad>", "Error", ["at x"])), "t");
+        Assert.Contains("<pre class=\"output error\">Error: &lt;bad&gt;\nat x</pre>", html);
     }
 
     /// <summary>
@@ -41,20 +61,19 @@ public class HtmlReportTests
     /// (.ci/run installs it).
     /// </summary>
     [Fact]
-    public void Chromium_draws_the_chart_offline()
+    public void ChromiumDrawsTheChartOffline()
     {
         string? chromium = FindChromium();
         if (chromium is null)
         {
-            Console.Error.WriteLine("Chromium_draws_the_chart_offline: chromium not found; skipped (apt-get install -y chromium)");
+            Console.Error.WriteLine("ChromiumDrawsTheChartOffline: chromium not found; skipped (apt-get install -y chromium)");
             return;
         }
         string dir = Directory.CreateTempSubdirectory("wb-report-").FullName;
         try
         {
-            var result = NotebookKit.Run(NotebookKit.Of("Workbench.Reports.Chart.Line(new[] { 1.0, 4.0, 2.0, 5.0, 3.0 }, name: \"y\")"));
             string page = Path.Combine(dir, "report.html");
-            HtmlReport.Save(result.Executed, "chart", page);
+            HtmlReport.Save(Executed(Html(Chart.Line(new[] { 1.0, 4.0, 2.0, 5.0, 3.0 }, name: "y"))), "chart", page);
             string url = new Uri(page).AbsoluteUri;
 
             string dom = RunChromium(chromium, dir, "--dump-dom", url);
