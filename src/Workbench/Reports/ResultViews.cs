@@ -10,7 +10,7 @@ namespace Workbench.Reports;
 
 /// <summary>
 /// The view of each library result type: what a notebook shows for it as text/html and text/plain. The notebook
-/// integration (Workbench.Interactive) registers one .NET Interactive formatter per entry, so a new result type
+/// integration (the package's extension.dib) registers one .NET Interactive formatter per entry, so a new result type
 /// renders everywhere by one line here.
 /// </summary>
 public static class ResultViews
