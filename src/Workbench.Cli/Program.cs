@@ -1,16 +1,61 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Workbench.Cli.Commands;
+using Workbench.Data;
+using Workbench.Data.FewShot;
+using Workbench.Training;
 
 namespace Workbench.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => Build().Parse(args).Invoke();
+    /// <summary>Print the stack trace of an unexpected error (a bug), not only its message.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "on an unexpected error, print its stack trace", Recursive = true };
+
+    /// <summary>
+    /// Runs a command line. The one error path of every command: a parse error or a user error (bad file, flag, config
+    /// or data: <see cref="IsUserError"/>) prints one line, <c>wb &lt;command&gt;: &lt;problem&gt;</c>, and exits 2; anything else
+    /// is a bug: a short message and exit 1, the stack trace only with --verbose.
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        var parse = Build().Parse(args);
+        CliOutput.Command = CommandPath(parse.CommandResult);
+        if (parse.Errors.Count > 0)
+            return CliOutput.Fail(string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()) + $" (see {CliOutput.Help})");
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            return CliOutput.Fail(e.Message);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"wb {CliOutput.Command}: internal error: {e.GetType().Name}: {CliOutput.OneLine(e.Message)}" +
+                                    (parse.GetValue(Verbose) ? "\n" + e : " (run with --verbose for the stack trace)"));
+            return 1;
+        }
+    }
+
+    /// <summary>Errors in what the user gave (files, flags, configs, data), as opposed to bugs.</summary>
+    public static bool IsUserError(Exception e) => e is FormatException or IOException or UnauthorizedAccessException or ArgumentException
+        or NotSupportedException or InvalidDataException or KeyNotFoundException or TrainingConfigException or DataFormatException
+        or TaskDefinitionException or Demo.DemoException;
+
+    /// <summary>The words of the command that ran ("eval fewshot"), without the program's name.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is CommandResult c && c.Parent is not null; r = c.Parent) names.Insert(0, c.Command.Name);
+        return string.Join(' ', names);
+    }
 
     /// <summary>The whole command tree; each command lives in its own file under Commands/.</summary>
     public static RootCommand Build()
     {
-        var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#");
+        var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#") { Verbose };
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(InfoCommand.Build());

@@ -10,6 +10,7 @@ using Workbench.Formats;
 using Workbench.Reports;
 using Workbench.Models;
 using Workbench.Tokenizers;
+using Workbench.Training;
 
 namespace Workbench.Cli.Commands;
 
@@ -97,7 +98,7 @@ public static class EvalCommand
             with { Model = Path.GetFullPath(a.Model) };
         if (a.Out is not null)
         {
-            Directory.CreateDirectory(a.Out);
+            OutputFolder.ClaimToAdd(a.Out, "evaluation", TrainingRun.Kind);
             string file = Path.Combine(a.Out, $"eval_{fewShot.Name}_p{promptName.Replace("prompt", "")}.json");
             AtomicFile.WriteAllText(file, result.ToJson(items: true).ToJsonString(new JsonSerializerOptions(Readable) { WriteIndented = true }) + "\n");
             Console.Error.WriteLine($"wrote {file}");

@@ -32,8 +32,9 @@ public static class NotebookCommands
             AllowMultipleArgumentsPerToken = false,
         };
         var keepGoing = new Option<bool>("--continue") { Description = "Run the remaining cells after a failing one" };
+        var force = new Option<bool>("--force") { Description = "Replace existing --out / --html files" };
         var json = JsonOption("print each code cell's result (and the files written) as one JSON object");
-        var run = new Command("run", "Execute the notebook's cells in order on the C# kernel, from the notebook's folder") { path, output, html, parameters, keepGoing, json };
+        var run = new Command("run", "Execute the notebook's cells in order on the C# kernel, from the notebook's folder") { path, output, html, parameters, keepGoing, force, json };
         run.SetAction(async (parse, cancel) =>
         {
             string file = parse.GetValue(path)!;
@@ -44,8 +45,10 @@ public static class NotebookCommands
             {
                 source = NotebookFile.Load(file);
                 values = NotebookParameters.Parse(parse.GetValue(parameters) ?? []);
+                foreach (var target in new[] { parse.GetValue(output), parse.GetValue(html) }.OfType<string>())
+                    OutputFile.Claim(target, parse.GetValue(force), file);   // before the cells run, not after
             }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException) { return CliOutput.Fail(e.Message); }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException) { return CliOutput.Fail(e.Message); }
 
             var progress = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             NotebookRunResult result;
@@ -81,8 +84,9 @@ public static class NotebookCommands
     {
         var path = new Argument<string>("notebook") { Description = "The .ipynb to export" };
         var output = new Option<string?>("--out") { Description = "The .cs file to write (default: next to the notebook)" };
+        var force = new Option<bool>("--force") { Description = "Replace an existing .cs file" };
         var json = JsonOption("print {\"out\": path} on stdout");
-        var export = new Command("export", "Write the notebook as a .NET 10 file-based app (dotnet run file.cs)") { path, output, json };
+        var export = new Command("export", "Write the notebook as a .NET 10 file-based app (dotnet run file.cs)") { path, output, force, json };
         export.SetAction(parse =>
         {
             string file = parse.GetValue(path)!;
@@ -90,12 +94,13 @@ public static class NotebookCommands
             string target = parse.GetValue(output) ?? Path.ChangeExtension(file, ".cs");
             try
             {
+                OutputFile.Claim(target, parse.GetValue(force), file);
                 var notebook = NotebookFile.Load(file);
                 string code = FileAppExporter.Export(notebook, Path.GetFileName(file), Path.GetDirectoryName(Path.GetFullPath(file))!,
                     Path.GetDirectoryName(Path.GetFullPath(target))!);
                 AtomicFile.WriteAllText(target, code);
             }
-            catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return CliOutput.Fail(e.Message); }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException) { return CliOutput.Fail(e.Message); }
             Console.Error.WriteLine($"wrote {target}; run it with: dotnet run {target}");
             if (parse.GetValue(json)) CliOutput.WriteJson(new JsonObject { ["out"] = Path.GetFullPath(target) });
             return 0;

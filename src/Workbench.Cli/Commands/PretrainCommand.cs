@@ -10,7 +10,9 @@ namespace Workbench.Cli.Commands;
 /// <summary>
 /// <c>wb pretrain --config ko-tiny.yaml [--max-steps N] [--max-minutes M] [--output-dir DIR] [--json]</c>: a GPT-NeoX
 /// trained from scratch on plain text (<see cref="Pretrainer"/>). Progress on stderr (a bar on a terminal, lines otherwise); the result on stdout.
-/// Exit codes: 0 written (also when stopped by the time limit or Ctrl-C), 1 diverged, 2 bad config, paths or data.
+/// Ctrl-C or SIGTERM stops training after the current step and still writes the model (<see cref="StopSignals"/>).
+/// Exit codes: 0 written (also when stopped by the time limit), 1 diverged, 2 bad config, paths or data,
+/// 130/143 written after SIGINT/SIGTERM.
 /// </summary>
 public static class PretrainCommand
 {
@@ -20,43 +22,36 @@ public static class PretrainCommand
         var maxSteps = new Option<string>("--max-steps") { Description = "optimizer steps (overrides the file)" };
         var maxMinutes = new Option<string>("--max-minutes") { Description = "stop training after this many minutes and write the model" };
         var outputDir = new Option<string>("--output-dir") { Description = "the model directory to write (overrides the file)" };
+        var force = new Option<bool>("--force") { Description = "replace an earlier model written by Workbench at the output directory" };
         var json = new Option<bool>("--json") { Description = "print the result as one JSON object" };
         var cmd = new Command("pretrain", "Train a small GPT-NeoX from scratch on plain text and write a Hugging Face model directory")
-            { configFile, maxSteps, maxMinutes, outputDir, json };
+            { configFile, maxSteps, maxMinutes, outputDir, force, json };
         cmd.SetAction(pr =>
         {
             var overrides = new List<KeyValuePair<string, IReadOnlyList<string>>>();
             foreach (var (key, option) in new[] { ("max_steps", maxSteps), ("max_minutes", maxMinutes), ("output_dir", outputDir) })
                 if (pr.GetValue(option) is { } v) overrides.Add(new(key, [v]));
-            return Run(pr.GetValue(configFile)!, overrides, pr.GetValue(json));
+            return Run(pr.GetValue(configFile)!, overrides, pr.GetValue(force), pr.GetValue(json));
         });
         return cmd;
     }
 
-    public static int Run(string configPath, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> overrides, bool json)
+    public static int Run(string configPath, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> overrides, bool force, bool json)
     {
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancellation.IsCancellationRequested) return;
-            e.Cancel = true;
-            cancellation.Cancel();
-            Console.Error.WriteLine("wb: stopping after this step and writing the model (Ctrl-C again to abort)");
-        };
-        Console.CancelKeyPress += onCancel;
+        using var stop = new StopSignals("stopping after this step and writing the model");
         try
         {
             var config = PretrainConfig.Load(configPath, overrides);
             var r = TerminalProgress.Interactive
-                ? WithProgressBar(config, cancellation.Token)
+                ? WithProgressBar(config, force, stop.Token)
                 : Pretrainer.Run(config, m => Console.Error.WriteLine($"wb: {m}"), s =>
                 {
                     if (s.Step % config.Training.LoggingSteps == 0 || s.Step == s.TotalSteps) Console.Error.WriteLine(s);
-                }, cancellation.Token);
+                }, stop.Token, force);
             if (json) CliOutput.WriteJson(Json(r));
             else Console.WriteLine($"wrote {r.ModelDir}: {r.Parameters:N0} parameters, {r.Training.Steps} steps, final loss {r.Training.FinalLoss:F4}" +
                               (r.Heldout is { } h ? $", held-out perplexity {h.Ppl:F2}" : "") + $", {r.Seconds / 60:F1} min");
-            return 0;
+            return stop.ExitCode ?? 0;
         }
         catch (TrainingDivergedException e)
         {
@@ -67,14 +62,10 @@ public static class PretrainCommand
         {
             return CliOutput.Fail($"pretrain: {e.Message}");
         }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
     }
 
     /// <summary>A terminal: the stages as lines, the steps as a bar with loss, speed and the time left (an hour-long job).</summary>
-    private static PretrainResult WithProgressBar(PretrainConfig config, CancellationToken token)
+    private static PretrainResult WithProgressBar(PretrainConfig config, bool force, CancellationToken token)
     {
         PretrainResult? result = null;
         TerminalProgress.Bars((console, ctx) =>
@@ -85,7 +76,7 @@ public static class PretrainCommand
                 bar ??= ctx.AddTask("pretraining", maxValue: s.TotalSteps);
                 bar.Value = s.Step;
                 bar.Description = Markup.Escape($"step {s.Step}/{s.TotalSteps} loss {s.Loss:F4} {s.TokensPerSecond:F0} tok/s");
-            }, token);
+            }, token, force);
         });
         return result!;
     }

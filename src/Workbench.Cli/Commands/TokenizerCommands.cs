@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Workbench.Formats;
 using Workbench.Tokenizers;
 using Workbench.Tokenizers.Training;
 
@@ -28,16 +29,17 @@ public static class TokenizerCommands
         var column = new Option<string?>("--column") { Description = "train on this column of tab-separated files with a header (e.g. document)" };
         var field = new Option<string?>("--field") { Description = "train on these comma-separated string fields of JSON lines (e.g. instruction,output)" };
         var eval = new Option<string?>("--eval") { Description = "measure characters per token on this file (read like the training files)" };
+        var force = new Option<bool>("--force") { Description = "replace an earlier tokenizer written by Workbench at --out" };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var train = new Command("train", "Train a byte-level BPE tokenizer (Hugging Face tokenizer.json)")
-            { files, vocabSize, outDir, minFrequency, specials, column, field, eval, json };
+            { files, vocabSize, outDir, minFrequency, specials, column, field, eval, force, json };
         train.SetAction(pr =>
         {
             try
             {
                 var text = new TrainingText(pr.GetValue(column), pr.GetValue(field)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                 var options = new ByteLevelBpeOptions(pr.GetValue(vocabSize), pr.GetValue(minFrequency), pr.GetValue(specials));
-                var result = Train(pr.GetValue(files)!, text, options, pr.GetValue(outDir)!, pr.GetValue(eval));
+                var result = Train(pr.GetValue(files)!, text, options, pr.GetValue(outDir)!, pr.GetValue(eval), pr.GetValue(force));
                 if (pr.GetValue(json)) CliOutput.WriteJson(result);
                 else foreach (var (key, value) in result) Console.WriteLine($"{key,-16} {value}");
                 return 0;
@@ -50,15 +52,16 @@ public static class TokenizerCommands
         return new Command("tokenizer", "Tokenizer tools") { train };
     }
 
-    public static JsonObject Train(IReadOnlyList<string> files, TrainingText text, ByteLevelBpeOptions options, string outDir, string? evalFile)
+    public static JsonObject Train(IReadOnlyList<string> files, TrainingText text, ByteLevelBpeOptions options, string outDir, string? evalFile, bool force = false)
     {
         if (files.Count == 0) throw new ArgumentException("--files: give at least one training file");
+        OutputFolder.Claim(outDir, ByteLevelBpe.Kind, force, [.. files, evalFile]);   // before the work, not after
         int minimum = options.Specials.Distinct().Count() + 256;
         if (options.VocabSize < minimum)
             throw new ArgumentException($"--vocab-size {options.VocabSize} is below {minimum} (the special tokens and the 256 bytes)");
         var clock = Stopwatch.StartNew();
         var vocabulary = ByteLevelBpe.Train(text.Read(files), options);
-        ByteLevelBpe.Save(vocabulary, options, outDir);
+        ByteLevelBpe.Save(vocabulary, options, outDir, force);
         double seconds = clock.Elapsed.TotalSeconds;
 
         var tokenizer = Tokenizer.Load(outDir);

@@ -11,8 +11,9 @@ namespace Workbench.Cli.Commands;
 /// <c>wb train --config run.yaml [--key value ...] [--resume latest|DIR] [--json]</c>: supervised fine-tuning.
 /// Every <see cref="TrainingConfig"/> key is also a flag (<c>lora_r</c> → <c>--lora-r</c>) that overrides the file.
 /// Progress: a Spectre progress bar on an interactive terminal, plain lines otherwise (stderr with --json, whose
-/// stdout is the summary). Ctrl-C saves a checkpoint after the current step and stops; a second Ctrl-C kills.
-/// Exit codes: 0 trained (or stopped by Ctrl-C with a checkpoint), 1 diverged (NaN/Inf), 2 bad config, paths or data.
+/// stdout is the summary). Ctrl-C or SIGTERM saves a checkpoint after the current step and stops without writing the
+/// adapter (<see cref="StopSignals"/>); a second signal kills.
+/// Exit codes: 0 trained, 1 diverged (NaN/Inf), 2 bad config, paths or data, 130/143 stopped by SIGINT/SIGTERM with a checkpoint.
 /// </summary>
 public static class TrainCommand
 {
@@ -48,7 +49,7 @@ public static class TrainCommand
         try
         {
             var config = configPath is null ? new TrainingConfig() : TrainingConfigLoader.Load(configPath);
-            config = TrainingConfigLoader.Apply(config, overrides, "command line").Validate(configPath ?? "command line");
+            config = TrainingConfigLoader.Apply(config, overrides, TrainingConfigLoader.CommandLine).Validate(configPath ?? TrainingConfigLoader.CommandLine);
             run = TrainingRun.Create(config, resume);
         }
         catch (Exception e) when (e is TrainingConfigException or DataFormatException or FormatException or IOException)
@@ -62,30 +63,24 @@ public static class TrainCommand
         log.WriteLine($"training {EnumSpelling.Name(run.Config.Adapter)}: {t.TrainableParameters:N0} of {t.TotalParameters:N0} parameters, " +
                       $"{run.Examples.Count} sequences, {t.TotalSteps} steps{(run.ResumedFrom is null ? "" : $", resumed from {run.ResumedFrom}")}");
 
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancellation.IsCancellationRequested) return;   // a second Ctrl-C terminates
-            e.Cancel = true;
-            cancellation.Cancel();
-            Console.Error.WriteLine("wb: stopping after this step and saving a checkpoint (Ctrl-C again to abort)");
-        };
-        Console.CancelKeyPress += onCancel;
+        using var stop = new StopSignals("stopping after this step and saving a checkpoint");
         try
         {
             TrainingSummary summary;
             bool interactive = !asJson && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            if (interactive) summary = WithProgressBar(t, cancellation.Token);
+            if (interactive) summary = WithProgressBar(t, stop.Token);
             else
             {
                 t.OnStep = s => { if (s.Step % run.Config.LoggingSteps == 0 || s.Step == s.TotalSteps) log.WriteLine(s); };
                 t.OnCheckpoint = p => log.WriteLine($"saved {p}");
-                summary = t.Train(cancellation.Token);
+                summary = t.Train(stop.Token);
             }
-            foreach (var file in run.SaveAdapter()) (asJson ? Console.Error : Console.Out).WriteLine($"saved {file}");
+            // a stopped run's adapter is half-trained: only its checkpoint is written, never the final adapter
+            if (!summary.Cancelled)
+                foreach (var file in run.SaveAdapter()) (asJson ? Console.Error : Console.Out).WriteLine($"saved {file}");
             if (asJson) CliOutput.WriteJson(summary.ToJson());
             else PrintSummary(summary);
-            return 0;
+            return summary.Cancelled ? stop.ExitCode ?? 130 : 0;
         }
         catch (TrainingDivergedException e)
         {
@@ -95,10 +90,6 @@ public static class TrainCommand
         catch (IOException e)
         {
             return CliOutput.Fail($"train: {e.Message}");
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 
@@ -123,7 +114,7 @@ public static class TrainCommand
 
     private static void PrintSummary(TrainingSummary s)
     {
-        if (s.Cancelled) Console.WriteLine($"stopped at step {s.Steps} of {s.TotalSteps}; resume with --resume {s.Checkpoint}");
+        if (s.Cancelled) Console.WriteLine($"stopped at step {s.Steps} of {s.TotalSteps}; checkpoint saved to {s.Checkpoint}; continue with --resume latest");
         foreach (var (k, v) in s.ToJson()) Console.WriteLine($"{k,-24} {v}");
     }
 }

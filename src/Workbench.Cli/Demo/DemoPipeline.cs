@@ -92,6 +92,9 @@ public static class DemoPipeline
     public static string[] TargetModules(ModelConfig config) =>
         AdapterParameterCount.Sites(ParameterLayout.For(config)).Select(s => s.Name).Distinct().ToArray();
 
+    /// <summary>What <see cref="OutputFolder"/> records the demo's folder as.</summary>
+    public const string Kind = "demo";
+
     /// <summary>The completion follows the prompt as in the few-shot protocol: "…감정:" + " 긍정".</summary>
     public const string SftTemplate = "{instruction}{|} {output}";
 
@@ -103,7 +106,8 @@ public static class DemoPipeline
         if (!File.Exists(Path.Combine(o.ModelDir, "config.json")))
             throw new DemoException($"{o.ModelDir}: no model there. Make the small Korean base model first:\n" +
                                     "  wb pretrain --config data/examples/ko-tiny.yaml\n(or point --model at any GPT-NeoX/Llama model folder with a tokenizer)");
-        Directory.CreateDirectory(o.OutDir);
+        // the demo's own earlier output is replaced (so ./wb demo runs again); any other folder is refused (OutputFolder)
+        OutputFolder.Claim(o.OutDir, Kind, force: true, o.ModelDir, o.SftData).Recreate();
         var task = FewShotTask.Load(FewShotTask.Resolve(o.Task));
         task = task with { TestSampleSize = o.Samples, NumShots = o.Shots ?? task.NumShots };
         var tokenizer = Tokenizer.Load(o.ModelDir);
@@ -144,7 +148,7 @@ public static class DemoPipeline
         var mergedDir = Path.Combine(o.OutDir, "merged");
         progress.Log($"merging the best adapter ({best}) into {mergedDir}");
         var peft = PeftModel.Load(CausalLM.Load(o.ModelDir), Path.Combine(o.OutDir, best));
-        StandaloneExport.Export(peft.MergeAndUnload(), o.ModelDir, mergedDir, force: true);
+        StandaloneExport.Export(peft.MergeAndUnload(), o.ModelDir, mergedDir);
         Evaluate($"merged ({best})", LoadForInference(mergedDir));
 
         var reportPath = Path.Combine(o.OutDir, "report.html");

@@ -5,7 +5,8 @@ namespace Workbench.Formats;
 /// <summary>
 /// Writes a file so that readers see the old content or the new, never half of it: the bytes go to a hidden
 /// temporary file in the target's folder (the same volume, so the last step is a rename), flushed to disk and
-/// renamed over the target. The temporary file is removed if anything fails. The folder is created if missing.
+/// renamed over the target. The temporary file is removed if anything fails, or by the next write when a killed
+/// process left it (<see cref="TempSibling"/>). The folder is created if missing.
 /// </summary>
 public static class AtomicFile
 {
@@ -14,7 +15,8 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        TempSibling.RemoveStale(full);
+        var temp = TempSibling.Of(full, "tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

@@ -113,7 +113,7 @@ public sealed record TrainingConfig
     {
         void Require(bool ok, string key, string message)
         {
-            if (!ok) throw new TrainingConfigException($"{origin}: {key} {message}");
+            if (!ok) throw new TrainingConfigException($"{origin}: {key}: {message}");
         }
         Require(BaseModel.Length > 0, "base_model", "is required");
         Require(Data.Length > 0, "data", "is required");

@@ -38,6 +38,9 @@ public static class TrainingConfigLoader
         return Apply(new TrainingConfig(), values, path);
     }
 
+    /// <summary>The origin of values given as flags: errors then name the flag (<c>--lora-r</c>) rather than a key in a file.</summary>
+    public const string CommandLine = "command line";
+
     /// <summary>Sets each key's value on a copy of <paramref name="config"/>; <paramref name="origin"/> names the source in errors.</summary>
     public static TrainingConfig Apply(TrainingConfig config, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> values, string origin)
     {
@@ -45,7 +48,8 @@ public static class TrainingConfigLoader
         foreach (var (key, raw) in values)
         {
             var field = Fields.FirstOrDefault(f => f.Key == key.Replace('-', '_'))
-                ?? throw new TrainingConfigException($"{origin}: unknown key '{key}'; known keys: {string.Join(", ", Fields.Select(f => f.Key))}");
+                ?? throw new TrainingConfigException(origin == CommandLine ? $"--{key.Replace('_', '-')}: unknown flag"
+                    : $"{origin}: unknown key '{key}'; known keys: {string.Join(", ", Fields.Select(f => f.Key))}");
             field.Property.SetValue(result, Convert(field, raw, origin));
         }
         return result;
@@ -86,19 +90,21 @@ public static class TrainingConfigLoader
 
     private static object? Convert(Field f, IReadOnlyList<string> raw, string origin)
     {
+        string name = origin == CommandLine ? f.Flag : $"{origin}: {f.Key}";
         string Single()
         {
-            if (raw.Count != 1) throw new TrainingConfigException($"{origin}: {f.Key} takes one value, got a list of {raw.Count}");
+            if (raw.Count != 1) throw new TrainingConfigException($"{name}: takes one value, got a list of {raw.Count}");
             return raw[0].Trim();
         }
-        TrainingConfigException Bad(string expected) => new($"{origin}: {f.Key} must be {expected}, got '{string.Join(",", raw)}'");
+        TrainingConfigException Bad(string expected) => new($"{name}: must be {expected}, got '{string.Join(",", raw)}'");
         var inv = CultureInfo.InvariantCulture;
         if (f.Type == typeof(string)) return Single();
         if (f.Type == typeof(string[]))
             return raw.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
         if (f.Type == typeof(int)) return int.TryParse(Single(), NumberStyles.Integer, inv, out var i) ? i : throw Bad("an integer");
-        if (f.Type == typeof(float)) return float.TryParse(Single(), NumberStyles.Float, inv, out var x) ? x : throw Bad("a number");
-        if (f.Type == typeof(double)) return double.TryParse(Single(), NumberStyles.Float, inv, out var d) ? d : throw Bad("a number");
+        // NaN and infinities parse as numbers ("nan" unquoted in YAML) but mean nothing as a setting
+        if (f.Type == typeof(float)) return float.TryParse(Single(), NumberStyles.Float, inv, out var x) && float.IsFinite(x) ? x : throw Bad("a finite number");
+        if (f.Type == typeof(double)) return double.TryParse(Single(), NumberStyles.Float, inv, out var d) && double.IsFinite(d) ? d : throw Bad("a finite number");
         if (f.Type == typeof(bool))
             return Single().ToLowerInvariant() switch { "true" or "yes" or "on" or "1" => true, "false" or "no" or "off" or "0" => false, _ => throw Bad("true or false") };
         if (IsEnum(f.Type))
@@ -122,8 +128,8 @@ public static class TrainingConfigLoader
             {
                 YamlScalarNode s => [s.Value ?? ""],
                 YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value
-                    ?? throw new TrainingConfigException($"{origin}:{c.Start.Line}: {key} must be a list of plain values")).ToList(),
-                _ => throw new TrainingConfigException($"{origin}:{v.Start.Line}: {key} must be a value or a list, not a mapping"),
+                    ?? throw new TrainingConfigException($"{origin}:{c.Start.Line}: {key}: must be a list of plain values")).ToList(),
+                _ => throw new TrainingConfigException($"{origin}:{v.Start.Line}: {key}: must be a value or a list, not a mapping"),
             };
             values.Add(new(key, list));
         }

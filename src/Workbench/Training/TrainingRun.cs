@@ -2,6 +2,7 @@ using Workbench.Adapters;
 using Workbench.Backends;
 using Workbench.Data;
 using Workbench.Engine;
+using Workbench.Formats;
 using Workbench.Models;
 using Workbench.Quantization;
 using Workbench.Tokenizers;
@@ -38,11 +39,15 @@ public sealed class TrainingRun
     /// </summary>
     public IReadOnlyList<string> SaveAdapter() => Model.SaveAdapter(Config.OutputDir);
 
+    /// <summary>What <see cref="OutputFolder"/> records a run's output_dir as.</summary>
+    public const string Kind = "training-run";
+
     /// <param name="resume">null, <c>latest</c>, or a checkpoint folder.</param>
     /// <param name="backend">the compute backend (null: the managed engine).</param>
     public static TrainingRun Create(TrainingConfig config, string? resume = null, IComputeBackend? backend = null)
     {
         config.Validate();
+        var output = ClaimOutput(config, resume);
         if (!Directory.Exists(config.BaseModel)) throw new TrainingConfigException($"base_model: {config.BaseModel}: no such directory");
         ITokenizer tokenizer;
         try { tokenizer = Tokenizers.Tokenizer.Load(config.BaseModel); }
@@ -51,6 +56,7 @@ public sealed class TrainingRun
         var examples = TrainingData.Load(config, tokenizer, warnings);
         var model = Prepare(backend ?? ComputeBackends.Default, config);
         var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
+        output?.Create();
         string? from = null;
         if (resume is not null)
         {
@@ -58,6 +64,19 @@ public sealed class TrainingRun
             trainer.Resume(TrainerCheckpoint.Load(from));
         }
         return new TrainingRun(config, model, tokenizer, examples, warnings, trainer, from);
+    }
+
+    /// <summary>
+    /// A new run needs a new or empty output_dir: checkpoints of two runs in one folder would mix, and <c>--resume
+    /// latest</c> would pick the other run's. Resuming continues in the run's own folder. Null when resuming.
+    /// </summary>
+    private static OutputFolder? ClaimOutput(TrainingConfig c, string? resume)
+    {
+        if (resume is not null) return null;
+        if (Directory.Exists(c.OutputDir) && Directory.EnumerateFileSystemEntries(c.OutputDir).Any())
+            throw new TrainingConfigException($"output_dir: {c.OutputDir} is not empty; continue the run there with --resume latest, or choose a new output_dir");
+        try { return OutputFolder.Claim(c.OutputDir, Kind, force: false, c.BaseModel, c.Data); }
+        catch (OutputRefusedException e) { throw new TrainingConfigException($"output_dir: {e.Message}"); }
     }
 
     /// <summary>The base model as the run config says, made trainable by the configured method.</summary>

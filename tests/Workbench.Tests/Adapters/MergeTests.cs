@@ -133,8 +133,8 @@ public class MergeTests
         }
         Close.Assert(adapted, AdapterTestModels.Logits(CausalLM.Load(outDir)), 1e-5f, 1e-6f, "reloaded merged model");
 
-        var e = Assert.Throws<IOException>(() => StandaloneExport.Export(CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir));
-        Assert.Contains("not empty", e.Message);
+        var e = Assert.Throws<OutputRefusedException>(() => StandaloneExport.Export(CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir));
+        Assert.Contains("pass --force to replace it", e.Message);
         StandaloneExport.Export(CausalLM.Load(outDir), AdapterTestModels.BaseDir, outDir, force: true);
         Assert.Single(Directory.EnumerateFileSystemEntries(dir.Path));
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));

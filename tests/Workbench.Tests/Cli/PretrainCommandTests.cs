@@ -45,6 +45,6 @@ public class PretrainCommandTests
         File.WriteAllText(dir.File("bad.yaml"), "hidden_size: 64\n");
         var (code, _, stderr) = WbCli.Run("pretrain", "--config", dir.File("bad.yaml"), "--json");
         Assert.Equal(2, code);
-        Assert.Contains(dir.File("bad.yaml") + ": texts is required", stderr);
+        Assert.Contains(dir.File("bad.yaml") + ": texts: is required", stderr);
     }
 }

@@ -54,19 +54,4 @@ public class AtomicWriterTests
         Assert.Equal(["kept.txt"], Entries(target));
         Assert.Equal(["out"], Entries(dir.Path));
     }
-
-    [Fact]
-    public void WriteIntoReplacesItsFilesAndKeepsTheOthers()
-    {
-        using var dir = new TempDir();
-        var target = dir.File("model");
-        AtomicFolder.WriteInto(target, d => File.WriteAllText(Path.Combine(d, "tokenizer.json"), "1"));
-        Assert.Equal(["tokenizer.json"], Entries(target));
-
-        File.WriteAllText(Path.Combine(target, "config.json"), "{}");
-        AtomicFolder.WriteInto(target, d => File.WriteAllText(Path.Combine(d, "tokenizer.json"), "2"));
-        Assert.Equal(["config.json", "tokenizer.json"], Entries(target));
-        Assert.Equal("2", File.ReadAllText(Path.Combine(target, "tokenizer.json")));
-        Assert.Equal(["model"], Entries(dir.Path));
-    }
 }

@@ -1,3 +1,4 @@
+using Workbench.Formats;
 using System.Text;
 using System.IO.Compression;
 using System.Text.Json;
@@ -145,9 +146,10 @@ public class BpeTrainerTests(ITestOutputHelper output)
         Assert.Equal(["<|endoftext|>", "<|padding|>", "!", "\"", "#"], vocabulary.Tokens.Take(5));
         Assert.Equal("Ń", vocabulary.Tokens[257]);                // the last of the 256 byte characters (byte 0xAD)
         ByteLevelBpe.Save(vocabulary, options, outDir);
-        ByteLevelBpe.Save(vocabulary, options, outDir);          // replaces the files of an existing folder
-        Assert.Equal(["tokenizer.json", "tokenizer_config.json"], Directory.GetFileSystemEntries(dir.Path, "*", SearchOption.AllDirectories)
-            .Select(Path.GetFileName).Where(n => n != "tok").Order());
+        Assert.Throws<OutputRefusedException>(() => ByteLevelBpe.Save(vocabulary, options, outDir));   // an earlier tokenizer: only with force
+        ByteLevelBpe.Save(vocabulary, options, outDir, force: true);
+        Assert.Equal([".workbench-output", "tokenizer.json", "tokenizer_config.json"], Directory.GetFileSystemEntries(dir.Path, "*", SearchOption.AllDirectories)
+            .Select(Path.GetFileName).Where(n => n != "tok").Order(StringComparer.Ordinal));
         foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
             Assert.Equal(File.ReadAllText(Fixtures.PathOf($"{Trained}/{file}")), File.ReadAllText(Path.Combine(outDir, file)));
 

@@ -68,6 +68,6 @@ public class PretrainTests
         {
             ["tokenizer"] = ["t"], ["hidden_size"] = ["30"], ["num_heads"] = ["4"], ["texts"] = ["a.txt"], ["output_dir"] = ["o"],
         }, "cfg.yaml"));
-        Assert.Contains("hidden_size 30", e.Message);
+        Assert.Contains("hidden_size: 30 is not divisible", e.Message);
     }
 }

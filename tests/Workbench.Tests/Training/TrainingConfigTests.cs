@@ -57,11 +57,11 @@ public class TrainingConfigTests
 
     [Theory]
     [InlineData("lora_rank: 8\n", "unknown key 'lora_rank'")]
-    [InlineData("lora_r: eight\n", "lora_r must be an integer, got 'eight'")]
-    [InlineData("adapter: prefix\n", "adapter must be one of lora, ia3, none")]
-    [InlineData("packing: maybe\n", "packing must be true or false")]
-    [InlineData("lora_r: [1, 2]\n", "lora_r takes one value")]
-    [InlineData("seed: {a: 1}\n", "seed must be a value or a list")]
+    [InlineData("lora_r: eight\n", "lora_r: must be an integer, got 'eight'")]
+    [InlineData("adapter: prefix\n", "adapter: must be one of lora, ia3, none")]
+    [InlineData("packing: maybe\n", "packing: must be true or false")]
+    [InlineData("lora_r: [1, 2]\n", "lora_r: takes one value")]
+    [InlineData("seed: {a: 1}\n", "seed: must be a value or a list")]
     [InlineData("- 1\n- 2\n", "expected a mapping")]
     [InlineData("lora_r: 8\n  bad: [\n", "not valid YAML")]
     public void BadYamlNamesTheFileAndKey(string yaml, string message)
@@ -73,10 +73,10 @@ public class TrainingConfigTests
     }
 
     [Theory]
-    [InlineData("base_model", "", "base_model is required")]
-    [InlineData("micro_batch_size", "0", "micro_batch_size must be positive")]
-    [InlineData("warmup_ratio", "1.5", "warmup_ratio must be in [0, 1]")]
-    [InlineData("max_length", "1", "max_length must be at least 2")]
+    [InlineData("base_model", "", "base_model: is required")]
+    [InlineData("micro_batch_size", "0", "micro_batch_size: must be positive")]
+    [InlineData("warmup_ratio", "1.5", "warmup_ratio: must be in [0, 1]")]
+    [InlineData("max_length", "1", "max_length: must be at least 2")]
     public void ValidationNamesTheKey(string key, string value, string message)
     {
         var ok = new TrainingConfig { BaseModel = "m", Data = "d", OutputDir = "o" };

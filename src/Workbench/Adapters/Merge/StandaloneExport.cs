@@ -13,6 +13,9 @@ namespace Workbench.Adapters.Merge;
 /// </summary>
 public static class StandaloneExport
 {
+    /// <summary>What <see cref="OutputFolder"/> records a standalone model folder as.</summary>
+    public const string Kind = "model";
+
     public static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"];
     /// <summary>transformers' default max_shard_size ("5GB").</summary>
     public const long DefaultShardBytes = 5_000_000_000;
@@ -20,17 +23,14 @@ public static class StandaloneExport
     /// <returns>The files written, relative to <paramref name="outDir"/>.</returns>
     public static IReadOnlyList<string> Export(Module merged, string baseDir, string outDir, bool force = false, long maxShardBytes = DefaultShardBytes)
     {
-        var target = Path.GetFullPath(outDir);
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !force)
-            throw new IOException($"{outDir}: exists and is not empty (use --force to replace it)");
-        if (File.Exists(target)) throw new IOException($"{outDir}: is a file");
+        var output = OutputFolder.Claim(outDir, Kind, force, baseDir);
         var config = JsonNode.Parse(TextFile.ReadAll(Path.Combine(baseDir, "config.json")))!.AsObject();
         config.Remove("base_model_name_or_path");
         config.Remove("_name_or_path");
         var dtype = DTypeOf(config["torch_dtype"]?.GetValue<string>() ?? config["dtype"]?.GetValue<string>() ?? "float32");
 
         var written = new List<string>();
-        AtomicFolder.Write(target, dir =>
+        output.Write(dir =>
         {
             var tensors = new Dictionary<string, Tensor>();
             foreach (var (name, t) in merged.NamedParameters()) tensors[name] = t.DType == dtype ? t : t.To(dtype);

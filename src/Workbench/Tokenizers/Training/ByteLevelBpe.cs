@@ -92,12 +92,16 @@ public static class ByteLevelBpe
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>What <see cref="OutputFolder"/> records a tokenizer folder as.</summary>
+    public const string Kind = "tokenizer";
+
     /// <summary>
-    /// Writes tokenizer.json and tokenizer_config.json into <paramref name="outDir"/> with
-    /// <see cref="AtomicFolder.WriteInto"/>: a new folder appears whole; in an existing one (a model's folder, say)
-    /// the two files are replaced and the others kept.
+    /// Writes tokenizer.json and tokenizer_config.json as a new folder <paramref name="outDir"/>, whole or not at all.
+    /// An earlier tokenizer there is replaced only with <paramref name="force"/>; any other folder (a model's, say) is
+    /// refused: <see cref="OutputFolder.Claim"/> checks it, and callers claim before training to fail early.
     /// </summary>
-    public static void Save(BpeVocabulary vocabulary, ByteLevelBpeOptions options, string outDir) => AtomicFolder.WriteInto(outDir, dir =>
+    public static void Save(BpeVocabulary vocabulary, ByteLevelBpeOptions options, string outDir, bool force = false) =>
+        OutputFolder.Claim(outDir, Kind, force).Write(dir =>
     {
         File.WriteAllText(Path.Combine(dir, "tokenizer.json"), TokenizerJson(vocabulary, options).ToJsonString(Indented));
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), TokenizerConfigJson(options).ToJsonString(Indented));

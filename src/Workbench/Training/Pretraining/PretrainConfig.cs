@@ -78,12 +78,12 @@ public sealed record PretrainConfig
         }
         string S(string k, string d) => own.TryGetValue(k, out var v) ? string.Join(",", v).Trim() : d;
         int I(string k, int d) => own.ContainsKey(k) ? int.TryParse(S(k, ""), NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) && i > 0 ? i
-            : throw new TrainingConfigException($"{origin}: {k} must be a positive integer, got '{S(k, "")}'") : d;
-        double D(string k, double d) => own.ContainsKey(k) ? double.TryParse(S(k, ""), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 ? x
-            : throw new TrainingConfigException($"{origin}: {k} must be a number >= 0, got '{S(k, "")}'") : d;
+            : throw new TrainingConfigException($"{origin}: {k}: must be a positive integer, got '{S(k, "")}'") : d;
+        double D(string k, double d) => own.ContainsKey(k) ? double.TryParse(S(k, ""), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) && x >= 0 ? x
+            : throw new TrainingConfigException($"{origin}: {k}: must be a finite number >= 0, got '{S(k, "")}'") : d;
 
         var texts = own.TryGetValue("texts", out var t) ? t.Where(s => s.Length > 0).ToList() : [];
-        if (texts.Count == 0) throw new TrainingConfigException($"{origin}: texts is required (a list of path, path@column or file.jsonl@field+field)");
+        if (texts.Count == 0) throw new TrainingConfigException($"{origin}: texts: is required (a list of path, path@column or file.jsonl@field+field)");
         // The trainer reads no instruction file; data names the first text file for its checks and the checkpoint.
         var baseValues = new List<KeyValuePair<string, IReadOnlyList<string>>>
         {
@@ -91,7 +91,7 @@ public sealed record PretrainConfig
             new("packing", ["true"]), new("completion_only", ["false"]),
         };
         var tc = TrainingConfigLoader.Apply(new TrainingConfig(), baseValues.Concat(training), origin).Validate(origin);
-        if (tc.Adapter != AdapterMethod.None) throw new TrainingConfigException($"{origin}: adapter must be none for pretraining");
+        if (tc.Adapter != AdapterMethod.None) throw new TrainingConfigException($"{origin}: adapter: must be none for pretraining");
         var c = new PretrainConfig
         {
             Training = tc,
@@ -110,11 +110,11 @@ public sealed record PretrainConfig
             Heldout = S("heldout", ""),
             MaxMinutes = D("max_minutes", 0),
         };
-        if (c.Tokenizer.Length == 0) throw new TrainingConfigException($"{origin}: tokenizer is required (a directory; trained from the texts when it has no tokenizer.json)");
-        if (c.HiddenSize % c.NumHeads != 0) throw new TrainingConfigException($"{origin}: hidden_size {c.HiddenSize} is not divisible by num_heads {c.NumHeads}");
-        if (c.RotaryPct is <= 0 or > 1) throw new TrainingConfigException($"{origin}: rotary_pct must be in (0, 1], got {c.RotaryPct}");
-        if (c.TorchDtype is not ("float16" or "bfloat16" or "float32")) throw new TrainingConfigException($"{origin}: torch_dtype must be float16, bfloat16 or float32, got '{c.TorchDtype}'");
-        if (tc.MaxLength > c.MaxPositionEmbeddings) throw new TrainingConfigException($"{origin}: max_length {tc.MaxLength} exceeds max_position_embeddings {c.MaxPositionEmbeddings}");
+        if (c.Tokenizer.Length == 0) throw new TrainingConfigException($"{origin}: tokenizer: is required (a directory; trained from the texts when it has no tokenizer.json)");
+        if (c.HiddenSize % c.NumHeads != 0) throw new TrainingConfigException($"{origin}: hidden_size: {c.HiddenSize} is not divisible by num_heads {c.NumHeads}");
+        if (c.RotaryPct is <= 0 or > 1) throw new TrainingConfigException($"{origin}: rotary_pct: must be in (0, 1], got {c.RotaryPct}");
+        if (c.TorchDtype is not ("float16" or "bfloat16" or "float32")) throw new TrainingConfigException($"{origin}: torch_dtype: must be float16, bfloat16 or float32, got '{c.TorchDtype}'");
+        if (tc.MaxLength > c.MaxPositionEmbeddings) throw new TrainingConfigException($"{origin}: max_length: {tc.MaxLength} exceeds max_position_embeddings {c.MaxPositionEmbeddings}");
         return c;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Workbench.Adapters.Merge;
+using Workbench.Backends;
 using Workbench.Backends.Managed;
 using Workbench.Data;
 using Workbench.Engine.Nn;
@@ -20,16 +21,20 @@ public sealed record PretrainResult(string ModelDir, TrainingSummary Training, l
 /// Language-model pretraining from scratch, as run_clm.py does it: the texts tokenised (EOS after each document),
 /// concatenated and cut into blocks of max_length, every token a target; a GPT-NeoX built from the config with
 /// transformers' init (N(0, initializer_range²) matrices, unit norms, zero biases); every parameter trained by the
-/// ordinary <see cref="Trainer"/> (its checkpoints and train_log.jsonl go to a working folder beside the output).
-/// The finished directory (config.json, model.safetensors in torch_dtype, tokenizer files, train_log.jsonl,
-/// README.md model card) appears whole (<see cref="AtomicFolder"/>).
+/// ordinary <see cref="Trainer"/> (its checkpoints and train_log.jsonl go to a hidden working folder beside the output,
+/// removed at the end). The finished directory (config.json, model.safetensors in torch_dtype, tokenizer files,
+/// train_log.jsonl, README.md model card) appears whole, under the rule of <see cref="OutputFolder"/>: output_dir is
+/// checked before any work, and an earlier model there is replaced only with <c>force</c>.
 /// </summary>
 public static class Pretrainer
 {
-    public static PretrainResult Run(PretrainConfig c, Action<string>? progress = null, Action<StepLog>? onStep = null, CancellationToken cancellation = default)
+    /// <param name="force">replace an earlier model output at output_dir (<see cref="OutputFolder"/>).</param>
+    public static PretrainResult Run(PretrainConfig c, Action<string>? progress = null, Action<StepLog>? onStep = null,
+        CancellationToken cancellation = default, bool force = false)
     {
         var watch = Stopwatch.StartNew();
         progress ??= _ => { };
+        var output = OutputFolder.Claim(c.Training.OutputDir, StandaloneExport.Kind, force, c.Tokenizer, c.Heldout.Length > 0 ? c.Heldout : null);
         var tokenizer = LoadOrTrainTokenizer(c, progress);
         int eos = tokenizer.EosId ?? throw new TrainingConfigException($"tokenizer: {c.Tokenizer} has no EOS token to separate documents");
 
@@ -48,34 +53,37 @@ public static class Pretrainer
         progress($"model: gpt_neox hidden {c.HiddenSize}, {c.NumLayers} layers, {c.NumHeads} heads, vocab {tokenizer.VocabSize}: {parameters:N0} parameters; " +
                  $"{blocks.Count} blocks of {c.Training.MaxLength} tokens");
 
-        var outDir = Path.GetFullPath(c.Training.OutputDir);
-        var workDir = WorkDir(outDir);
-        var trainer = new Trainer(c.Training with { OutputDir = workDir }, trainable, blocks, TrainingData.PadId(tokenizer)) { OnStep = onStep };
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        if (c.MaxMinutes > 0) limit.CancelAfter(TimeSpan.FromMinutes(c.MaxMinutes));
-        var summary = trainer.Train(limit.Token);
-
-        PerplexityResult? heldout = null;
-        double? charsPerToken = null;
-        if (c.Heldout.Length > 0)
+        // checkpoints and the log go to a hidden working folder beside the output, removed when the model is written
+        var workDir = TempSibling.Of(output.Path, "work");
+        try
         {
-            progress("held-out perplexity");
-            var texts = TextSource.Parse(c.Heldout).Read().ToList();
-            heldout = Perplexity.OfIds(model, texts.Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(i => i.Length > 1),
-                c.Training.MaxLength, c.Training.MaxLength);
-            charsPerToken = (double)texts.Sum(t => t.Length) / texts.Sum(t => tokenizer.Encode(t, addSpecialTokens: false).Length);
+            var trainer = new Trainer(c.Training with { OutputDir = workDir }, trainable, blocks, TrainingData.PadId(tokenizer)) { OnStep = onStep };
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            if (c.MaxMinutes > 0) limit.CancelAfter(TimeSpan.FromMinutes(c.MaxMinutes));
+            var summary = trainer.Train(limit.Token);
+
+            PerplexityResult? heldout = null;
+            double? charsPerToken = null;
+            if (c.Heldout.Length > 0)
+            {
+                progress("held-out perplexity");
+                var texts = TextSource.Parse(c.Heldout).Read().ToList();
+                heldout = Perplexity.OfIds(model, texts.Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(i => i.Length > 1),
+                    c.Training.MaxLength, c.Training.MaxLength);
+                charsPerToken = (double)texts.Sum(t => t.Length) / texts.Sum(t => tokenizer.Encode(t, addSpecialTokens: false).Length);
+            }
+
+            var result = new PretrainResult(output.Path, summary, parameters, blocks.Count, (long)blocks.Count * c.Training.MaxLength,
+                heldout, charsPerToken, watch.Elapsed.TotalSeconds);
+            progress($"writing {output.Path}");
+            Write(c, model, configJson, workDir, output, result);
+            return result;
         }
-
-        var result = new PretrainResult(outDir, summary, parameters, blocks.Count, (long)blocks.Count * c.Training.MaxLength,
-            heldout, charsPerToken, watch.Elapsed.TotalSeconds);
-        progress($"writing {outDir}");
-        Write(c, model, configJson, workDir, result);
-        return result;
+        finally
+        {
+            if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
+        }
     }
-
-    /// <summary>The trainer's working folder (checkpoints, log): <c>.&lt;name&gt;.pretrain</c> beside the output.</summary>
-    public static string WorkDir(string outDir) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outDir))!, $".{Path.GetFileName(Path.GetFullPath(outDir))}.pretrain");
 
     private static ITokenizer LoadOrTrainTokenizer(PretrainConfig c, Action<string> progress)
     {
@@ -89,28 +97,21 @@ public static class Pretrainer
         catch (Exception e) when (e is FileNotFoundException or FormatException) { throw new TrainingConfigException($"tokenizer: {e.Message}"); }
     }
 
-    private static void Write(PretrainConfig c, Module model, JsonObject configJson, string workDir, PretrainResult result)
+    private static void Write(PretrainConfig c, Module model, JsonObject configJson, string workDir, OutputFolder output, PretrainResult result)
     {
-        // StandaloneExport takes config.json and tokenizer files from a base folder: stage one, export into the
-        // folder being written, add the log and the card.
-        var staging = workDir + ".base";
+        // StandaloneExport takes config.json and tokenizer files from a base folder: stage one in the working folder,
+        // export into the folder being written, add the log and the card.
+        var staging = Path.Combine(workDir, "base");
         Directory.CreateDirectory(staging);
         File.WriteAllText(Path.Combine(staging, "config.json"), configJson.ToJsonString(new() { WriteIndented = true }));
         foreach (var f in StandaloneExport.TokenizerFiles)
             if (File.Exists(Path.Combine(c.Tokenizer, f))) File.Copy(Path.Combine(c.Tokenizer, f), Path.Combine(staging, f), overwrite: true);
-        try
+        output.Write(dir =>
         {
-            AtomicFolder.Write(result.ModelDir, dir =>
-            {
-                StandaloneExport.Export(model, staging, dir);
-                var log = Path.Combine(workDir, TrainingLogFile.FileName);
-                if (File.Exists(log)) File.Copy(log, Path.Combine(dir, TrainingLogFile.FileName));
-                File.WriteAllText(Path.Combine(dir, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? TextFile.ReadLines(log).ToArray() : []));
-            });
-        }
-        finally
-        {
-            Directory.Delete(staging, recursive: true);
-        }
+            StandaloneExport.Export(model, staging, dir);
+            var log = Path.Combine(workDir, TrainingLogFile.FileName);
+            if (File.Exists(log)) File.Copy(log, Path.Combine(dir, TrainingLogFile.FileName));
+            File.WriteAllText(Path.Combine(dir, "README.md"), ModelCard.Render(c, result, File.Exists(log) ? TextFile.ReadLines(log).ToArray() : []));
+        });
     }
 }
