@@ -55,6 +55,7 @@ public static class BenchTrainStepCommand
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(arch) != "llama") return CliOutput.Fail($"bench train-step: unsupported --arch '{pr.GetValue(arch)}' (supported: llama)");
+            if (Flags.AtLeast(pr, 1, hidden, ffn, heads, layers, vocab, batch, seq, loraR) is { } problem) return CliOutput.Fail(problem);
             int h = pr.GetValue(hidden), nh = pr.GetValue(heads);
             if (h % nh != 0) return CliOutput.Fail($"bench train-step: --hidden {h} is not divisible by --heads {nh}");
             if (!Optimizers.Names.Contains(pr.GetValue(optim))) return CliOutput.Fail($"bench train-step: unknown --optim '{pr.GetValue(optim)}' ({string.Join(", ", Optimizers.Names)})");

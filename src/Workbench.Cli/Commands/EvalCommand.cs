@@ -85,6 +85,7 @@ public static class EvalCommand
             fewShot.Prompt(promptName);
             tokenizer = Tokenizer.Load(a.Model);
             items = FewShotSampler.Create(fewShot, tokenizer).Render(promptName);
+            ModelConfig.Load(a.Model).CheckTokenizer(tokenizer.VocabSize, a.Model);
             lm = ComputeBackends.Default.Load(a.Model, new InferenceSetup { AdapterDirectory = a.Adapter });
         }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException

@@ -14,7 +14,11 @@ internal static class ModelLoading
         try
         {
             model = CausalLM.Load(directory);
-            if (withTokenizer) tokenizer = ModelTokenizer.Load(directory);
+            if (withTokenizer)
+            {
+                tokenizer = ModelTokenizer.Load(directory);
+                model.Config.CheckTokenizer(tokenizer.VocabSize, directory);
+            }
             return true;
         }
         catch (Exception e) when (e is FormatException or IOException or NotSupportedException or ArgumentException)

@@ -103,6 +103,9 @@ public static class DemoPipeline
 
     public static DemoResult Run(DemoOptions o, IDemoProgress progress)
     {
+        if (o.Samples < 1) throw new ArgumentException($"--samples: must be at least 1, got {o.Samples}");
+        if (o.Shots < 0) throw new ArgumentException($"--shots: must be at least 0, got {o.Shots}");
+        if (o.Steps < 1) throw new ArgumentException($"--steps: must be at least 1, got {o.Steps}");
         if (!File.Exists(Path.Combine(o.ModelDir, "config.json")))
             throw new DemoException($"{o.ModelDir}: no model there. Make the small Korean base model first:\n" +
                                     "  wb pretrain --config data/examples/ko-tiny.yaml\n(or point --model at any GPT-NeoX/Llama model folder with a tokenizer)");
@@ -111,6 +114,7 @@ public static class DemoPipeline
         var task = FewShotTask.Load(FewShotTask.Resolve(o.Task));
         task = task with { TestSampleSize = o.Samples, NumShots = o.Shots ?? task.NumShots };
         var tokenizer = Tokenizer.Load(o.ModelDir);
+        ModelConfig.Load(o.ModelDir).CheckTokenizer(tokenizer.VocabSize, o.ModelDir);
         var sampler = FewShotSampler.Create(task, tokenizer);
         var items = task.Prompts.Take(2).Select(p => (p.Name, Items: sampler.Render(p.Name))).ToList();
 

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using Workbench.Models;
 using Workbench.Tokenizers;
+using Workbench.Tokenizers.Training;
 using Workbench.Formats;
 
 namespace Workbench.Evaluation;
@@ -61,12 +62,14 @@ public static class Perplexity
     }
 
     /// <summary>
-    /// The documents of a file: a .jsonl file gives the string <paramref name="field"/> of each non-empty line;
-    /// any other file is one document. Errors name the file and the line.
+    /// The documents of a file: with <paramref name="column"/>, the non-empty cells of that column of a tab-separated
+    /// file with a header; a .jsonl file gives the string <paramref name="field"/> of each non-empty line; any other file
+    /// is one document. Errors name the file and the line.
     /// </summary>
-    public static IEnumerable<string> ReadDocuments(string path, string field = "text")
+    public static IEnumerable<string> ReadDocuments(string path, string field = "text", string? column = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        if (column is not null) return new TrainingText(Column: column).Read(path).ToList();
         if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [TextFile.ReadAll(path)];
         var documents = new List<string>();
         int number = 0;

@@ -46,6 +46,8 @@ public sealed class SafeTensorsHeader
     /// <summary>Parses and validates <paramref name="json"/>; <paramref name="dataLength"/> is the size of the data section.</summary>
     public static SafeTensorsHeader Parse(string file, ReadOnlyMemory<byte> json, long dataLength)
     {
+        // names are decoded lazily by the JSON reader: check the bytes first, or a bad one surfaces as a crash later
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span)) throw new SafeTensorsException(file, null, "header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw new SafeTensorsException(file, null, $"header is not valid JSON ({e.Message})"); }

@@ -213,4 +213,14 @@ public sealed record ModelConfig
 
     private static int DividedHeads(JsonFields c, int hidden, int heads) => hidden % heads == 0
         ? hidden / heads : throw c.Error("num_attention_heads", $"{heads} does not divide hidden_size {hidden}");
+
+    /// <summary>
+    /// A tokenizer with more tokens than the model's vocab_size would hand the embedding ids it has no row for, which
+    /// fails mid-run; refused at load. Fewer is fine (vocabularies are often padded to a multiple of 64 or 128).
+    /// </summary>
+    public void CheckTokenizer(int tokenizerVocabSize, string tokenizerOrigin)
+    {
+        if (tokenizerVocabSize > VocabSize)
+            throw new ModelConfigException(Source, "vocab_size", $"{VocabSize} is smaller than the {tokenizerVocabSize} tokens of the tokenizer in {tokenizerOrigin}");
+    }
 }

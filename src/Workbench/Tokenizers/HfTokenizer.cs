@@ -1,3 +1,4 @@
+using Workbench.Formats;
 using System.Text.Json;
 
 namespace Workbench.Tokenizers;
@@ -58,7 +59,7 @@ public sealed class HfTokenizer : Tokenizer
     /// <summary>Reads <paramref name="path"/> (tokenizer.json) and the tokenizer_config.json beside it, if any.</summary>
     public static new HfTokenizer Load(string path)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 256 });
+        using var doc = JsonFile.Parse(path, new JsonDocumentOptions { MaxDepth = 256 });
         var root = doc.RootElement;
         try
         {

@@ -1,3 +1,4 @@
+using Workbench.Formats;
 using System.Text.Json;
 
 namespace Workbench.Tokenizers;
@@ -12,8 +13,9 @@ public sealed record TokenizerConfig(string? BosToken, string? EosToken, string?
     {
         string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerFile))!, "tokenizer_config.json");
         if (!File.Exists(path)) return Empty;
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        using var doc = JsonFile.Parse(path);
         var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new FormatException($"{path}: expected a JSON object");
         return new TokenizerConfig(Token(root, "bos_token"), Token(root, "eos_token"), Token(root, "pad_token"), Bool(root, "add_bos_token"), Bool(root, "add_eos_token"));
     }
 

@@ -52,6 +52,8 @@ public sealed class TrainingRun
         ITokenizer tokenizer;
         try { tokenizer = Tokenizers.Tokenizer.Load(config.BaseModel); }
         catch (FileNotFoundException e) { throw new TrainingConfigException($"base_model: {e.Message}"); }
+        try { ModelConfig.Load(config.BaseModel).CheckTokenizer(tokenizer.VocabSize, config.BaseModel); }
+        catch (ModelConfigException e) { throw new TrainingConfigException($"base_model: {e.Message}"); }
         var warnings = new List<string>();
         var examples = TrainingData.Load(config, tokenizer, warnings);
         var model = Prepare(backend ?? ComputeBackends.Default, config);

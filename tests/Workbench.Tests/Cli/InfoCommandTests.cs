@@ -109,7 +109,7 @@ public class InfoCommandTests
         var (code, stdout, stderr) = Wb("info", "/no/such/model");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains("wb: /no/such/model: no such file or directory", stderr);
+        Assert.Equal("wb info: /no/such/model: no such file or directory\n", stderr);
     }
 
     [Fact]

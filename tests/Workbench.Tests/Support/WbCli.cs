@@ -2,7 +2,7 @@ using Workbench.Cli;
 
 namespace Workbench.Tests.Support;
 
-/// <summary>Runs the wb command tree in-process with stdout and stderr captured (tests using it join the "Console" collection).</summary>
+/// <summary>Runs wb in-process (Program.Main: its one error path included) with stdout and stderr captured (tests using it join the "Console" collection).</summary>
 public static class WbCli
 {
     public static (int Code, string Out, string Err) Run(params string[] args)
@@ -12,7 +12,7 @@ public static class WbCli
         using var stderr = new StringWriter();
         Console.SetOut(stdout);
         Console.SetError(stderr);
-        try { return (Program.Build().Parse(args).Invoke(), stdout.ToString(), stderr.ToString()); }
+        try { return (Program.Main(args), stdout.ToString(), stderr.ToString()); }
         finally
         {
             Console.SetOut(oldOut);

@@ -81,7 +81,8 @@ public class TrainCommandTests
         var args = flag == "--config" ? new[] { "train", flag, value } : ["train", "--config", config.Path, flag, value];
         var (code, _, stderr) = Wb(args);
         Assert.Equal(2, code);
-        Assert.StartsWith("wb: train: ", stderr);
+        Assert.StartsWith("wb train: ", stderr);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
         Assert.Contains(flag is "--lora-r" or "--template" or "--target-modules" ? value : value.Split('/')[^1], stderr);
     }
 }
