@@ -12,4 +12,8 @@ public static class Flags
     /// <summary>A list flag's values, given repeated or comma-separated (<c>--target q_proj,v_proj</c>); null when absent.</summary>
     public static string[]? List(IEnumerable<string>? values) =>
         values?.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+
+    /// <summary>A library message about a setting ("top_p: must be in (0, 1]") as one about its flag ("--top-p: …").</summary>
+    public static string AsFlag(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"^([a-z][a-z0-9_]*):", m => "--" + m.Groups[1].Value.Replace('_', '-') + ":");
 }

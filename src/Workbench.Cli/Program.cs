@@ -22,7 +22,7 @@ public static class Program
         var parse = Build().Parse(args);
         CliOutput.Command = CommandPath(parse.CommandResult);
         if (parse.Errors.Count > 0)
-            return CliOutput.Fail(string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()) + $" (see {CliOutput.Help})");
+            return CliOutput.Fail(string.Join("; ", parse.Errors.Select(Describe).Distinct()) + $" (see {CliOutput.Help})");
         try
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -37,6 +37,19 @@ public static class Program
                                     (parse.GetValue(Verbose) ? "\n" + e : " (run with --verbose for the stack trace)"));
             return 1;
         }
+    }
+
+    /// <summary>A parse error with the flag it is about in front ("--scoring: Argument 'vibes' not recognized…").</summary>
+    private static string Describe(ParseError error)
+    {
+        var message = error.Message.TrimEnd('.');
+        var option = error.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        };
+        return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
 
     /// <summary>Errors in what the user gave (files, flags, configs, data), as opposed to bugs.</summary>

@@ -14,7 +14,8 @@ public static class NotebookFile
 
     public static InteractiveDocument Load(string path)
     {
-        try { return Parse(File.ReadAllText(path)); }
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such notebook", path);
+        try { return Parse(TextFile.ReadAll(path)); }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);

@@ -21,14 +21,14 @@ public static class BenchMatmulCommand
         var threads = new Option<int>("--threads") { Description = "worker threads for every backend (0: all cores)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var cmd = new Command("matmul", "GFLOP/s of fp32 matrix multiply per GEMM backend") { m, n, k, repeat, threads, json };
-        cmd.SetAction(pr => Run(pr.GetValue(m), pr.GetValue(n), pr.GetValue(k), pr.GetValue(repeat), pr.GetValue(threads), pr.GetValue(json)));
+        cmd.SetAction(pr => (Flags.AtLeast(pr, 1, m, n, k, repeat) ?? Flags.AtLeast(pr, 0, threads)) is { } problem
+            ? CliOutput.Fail(problem)
+            : Run(pr.GetValue(m), pr.GetValue(n), pr.GetValue(k), pr.GetValue(repeat), pr.GetValue(threads), pr.GetValue(json)));
         return cmd;
     }
 
     private static int Run(int m, int n, int k, int repeat, int threads, bool json)
     {
-        if (m <= 0 || n <= 0 || k <= 0 || repeat <= 0 || threads < 0)
-            return CliOutput.Fail($"bench matmul: sizes and --repeat must be positive, --threads not negative (m={m} n={n} k={k} repeat={repeat} threads={threads})");
         Gemm.SetThreads(threads == 0 ? Environment.ProcessorCount : threads);
         var backends = Gemm.AvailableBackends.Where(b => b != GemmBackend.Reference).ToArray();
         var rng = new Random(1);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Workbench.Engine;
+using Workbench.Formats;
 using Workbench.Quantization;
 
 namespace Workbench.Cli.Commands;
@@ -25,10 +26,15 @@ public static class BenchQuantCommand
         var cmd = new Command("quant", "Block-wise quantisation speed and error on N(0,1) data") { type, blockSize, doubleQuant, n, repeat, seed, json };
         cmd.SetAction(pr =>
         {
+            if (!EnumSpelling.TryParse(typeof(QuantType), pr.GetValue(type)!, out var quantType))
+                return CliOutput.Fail($"--type: must be one of {string.Join(", ", EnumSpelling.Names(typeof(QuantType)))}, not '{pr.GetValue(type)}'");
+            if (Flags.AtLeast(pr, 1, n, repeat) is { } problem) return CliOutput.Fail(problem);
+            try { QuantTypes.CheckBlockSize(pr.GetValue(blockSize), "--blocksize"); }
+            catch (ArgumentException e) { return CliOutput.Fail(e.Message); }
             try
             {
-                var result = Run(QuantTypes.Parse(pr.GetValue(type)!), pr.GetValue(blockSize), pr.GetValue(doubleQuant),
-                    pr.GetValue(n), Math.Max(1, pr.GetValue(repeat)), pr.GetValue(seed));
+                var result = Run((QuantType)quantType!, pr.GetValue(blockSize), pr.GetValue(doubleQuant),
+                    pr.GetValue(n), pr.GetValue(repeat), pr.GetValue(seed));
                 if (pr.GetValue(json)) CliOutput.WriteJson(result);
                 else foreach (var (key, value) in result) Console.WriteLine($"{key,-20} {value}");
                 return 0;

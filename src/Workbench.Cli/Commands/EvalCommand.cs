@@ -61,9 +61,15 @@ public static class EvalCommand
     public static int Run(FewShotArgs a)
     {
         if (!Directory.Exists(a.Model)) return CliOutput.Fail($"{a.Model}: no such model folder");
-        if (a.Adapter is not null && !Directory.Exists(a.Adapter)) return CliOutput.Fail($"--adapter {a.Adapter}: no such adapter folder");
-        if ((a.Train is null) != (a.Test is null)) return CliOutput.Fail("--train and --test go together");
-        if (a.Shots < 0 || a.Samples < 1 || a.Seed < 0) return CliOutput.Fail("--shots must be ≥ 0, --samples ≥ 1, --seed ≥ 0");
+        if (a.Adapter is not null && !Directory.Exists(a.Adapter)) return CliOutput.Fail($"--adapter: {a.Adapter}: no such adapter folder");
+        if ((a.Train is null) != (a.Test is null)) return CliOutput.Fail("--train and --test: give both or neither");
+        if (a.Shots < 0) return CliOutput.Fail($"--shots: must be at least 0, got {a.Shots}");
+        if (a.Samples < 1) return CliOutput.Fail($"--samples: must be at least 1, got {a.Samples}");
+        if (a.Seed < 0) return CliOutput.Fail($"--seed: must be at least 0, got {a.Seed}");
+        // the output is checked before the work: an evaluation of the full test set takes a while
+        string? outDir;
+        try { outDir = a.Out is null ? null : OutputFolder.ClaimToAdd(a.Out, "evaluation", TrainingRun.Kind); }
+        catch (IOException e) { return CliOutput.Fail(e.Message); }
 
         FewShotTask fewShot;
         string promptName;
@@ -96,11 +102,10 @@ public static class EvalCommand
 
         var result = TerminalProgress.Run($"eval {promptName}", report =>
             new FewShotEvaluator(lm, tokenizer) { Progress = report }.Evaluate(fewShot, promptName, items, a.Scoring))
-            with { Model = Path.GetFullPath(a.Model) };
-        if (a.Out is not null)
+            with { Model = Path.GetFullPath(a.Model), Adapter = a.Adapter is null ? null : Path.GetFullPath(a.Adapter) };
+        if (outDir is not null)
         {
-            OutputFolder.ClaimToAdd(a.Out, "evaluation", TrainingRun.Kind);
-            string file = Path.Combine(a.Out, $"eval_{fewShot.Name}_p{promptName.Replace("prompt", "")}.json");
+            string file = Path.Combine(outDir, $"eval_{fewShot.Name}_p{promptName.Replace("prompt", "")}.json");
             AtomicFile.WriteAllText(file, result.ToJson(items: true).ToJsonString(new JsonSerializerOptions(Readable) { WriteIndented = true }) + "\n");
             Console.Error.WriteLine($"wrote {file}");
         }

@@ -43,10 +43,10 @@ public static class GenerateCommand
     public static int Run(string directory, string prompt, GenerationOptions options, bool asJson)
     {
         try { options.Validate(); }
-        catch (ArgumentOutOfRangeException e) { return CliOutput.Fail($"generate: {e.Message}"); }
+        catch (ArgumentException e) { return CliOutput.Fail(Flags.AsFlag(e.Message)); }
         if (!ModelLoading.TryLoad(directory, withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
         var ids = tokenizer!.Encode(prompt);
-        if (ids.Length == 0) return CliOutput.Fail("generate: the prompt encodes to no tokens");
+        if (ids.Length == 0) return CliOutput.Fail("--prompt: encodes to no tokens");
         options = options with
         {
             EosIds = model.Config.EosTokenIds.Concat(tokenizer.EosId is { } eos ? [eos] : []).Distinct().ToArray(),

@@ -29,6 +29,8 @@ public static class PplCommand
     public static int Run(string directory, string file, string field, string? column, int? maxLength, int? stride, bool asJson)
     {
         if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such file");
+        if (maxLength < 2) return CliOutput.Fail($"--max-length: must be at least 2, got {maxLength}");
+        if (stride < 1) return CliOutput.Fail($"--stride: must be at least 1, got {stride}");
         if (!ModelLoading.TryLoad(directory, withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
         PerplexityResult result;
         try

@@ -55,6 +55,7 @@ public static class TokenizerCommands
     public static JsonObject Train(IReadOnlyList<string> files, TrainingText text, ByteLevelBpeOptions options, string outDir, string? evalFile, bool force = false)
     {
         if (files.Count == 0) throw new ArgumentException("--files: give at least one training file");
+        if (options.MinFrequency < 1) throw new ArgumentException($"--min-frequency: must be at least 1, got {options.MinFrequency}");
         OutputFolder.Claim(outDir, ByteLevelBpe.Kind, force, [.. files, evalFile]);   // before the work, not after
         int minimum = options.Specials.Distinct().Count() + 256;
         if (options.VocabSize < minimum)

@@ -49,7 +49,9 @@ public static class TrainCommand
         try
         {
             var config = configPath is null ? new TrainingConfig() : TrainingConfigLoader.Load(configPath);
-            config = TrainingConfigLoader.Apply(config, overrides, TrainingConfigLoader.CommandLine).Validate(configPath ?? TrainingConfigLoader.CommandLine);
+            var flags = overrides.Select(o => o.Key).ToHashSet();
+            config = TrainingConfigLoader.Apply(config, overrides, TrainingConfigLoader.CommandLine)
+                .Validate(key => flags.Contains(key) ? "--" + key.Replace('_', '-') : $"{configPath ?? TrainingConfigLoader.CommandLine}: {key}");
             run = TrainingRun.Create(config, resume);
         }
         catch (Exception e) when (e is TrainingConfigException or DataFormatException or FormatException or IOException)

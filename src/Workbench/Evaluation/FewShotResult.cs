@@ -79,6 +79,8 @@ public sealed record FewShotResult
     public required int Shots { get; init; }
     /// <summary>Where the model came from, for the record (set by the caller).</summary>
     public string? Model { get; init; }
+    /// <summary>The PEFT adapter folder loaded over the model, if any, for the record (set by the caller).</summary>
+    public string? Adapter { get; init; }
 
     public int Samples => Items.Count;
     public int Correct => Items.Count(i => i.Correct);
@@ -135,6 +137,7 @@ public sealed record FewShotResult
             json["acc_norm_ci95"] = new JsonArray(nlo, nhi);
         }
         if (Model is not null) json["model"] = Model;
+        if (Adapter is not null) json["adapter"] = Adapter;
         if (items)
             json["items"] = new JsonArray(Items.Select(i => (JsonNode)new JsonObject
             {

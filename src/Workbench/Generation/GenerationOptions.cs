@@ -24,10 +24,11 @@ public sealed record GenerationOptions
 
     public void Validate()
     {
-        if (MaxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be ≥ 0");
-        if (!(Temperature > 0)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be > 0 (use greedy decoding for 0)");
-        if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top-k must be ≥ 0 (0 turns it off)");
-        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top-p must be in (0, 1]");
-        if (!(RepetitionPenalty > 0)) throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "repetition penalty must be > 0");
+        // named as transformers' GenerationConfig names them
+        if (MaxNewTokens < 0) throw new ArgumentException($"max_new_tokens: must be ≥ 0, got {MaxNewTokens}");
+        if (!(Temperature > 0)) throw new ArgumentException($"temperature: must be > 0 (use greedy decoding for 0), got {Temperature}");
+        if (TopK < 0) throw new ArgumentException($"top_k: must be ≥ 0 (0 turns it off), got {TopK}");
+        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top_p: must be in (0, 1], got {TopP}");
+        if (!(RepetitionPenalty > 0)) throw new ArgumentException($"repetition_penalty: must be > 0, got {RepetitionPenalty}");
     }
 }

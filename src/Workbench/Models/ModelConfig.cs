@@ -76,8 +76,23 @@ public sealed record ModelConfig
         var modelType = c.String("model_type") ?? throw c.Error("model_type", $"is required; supported: {supported}");
         if (!Families.TryGetValue(modelType, out var parse))
             throw c.Error("model_type", $"'{modelType}' is not supported; supported: {supported}");
-        return parse(c) with { Source = source };
+        var config = parse(c) with { Source = source };
+        var activations = Activations[modelType];
+        if (!activations.Contains(config.HiddenAct))
+            throw c.Error(modelType == "gemma" ? "hidden_activation" : "hidden_act", $"'{config.HiddenAct}' is not supported for {modelType} ({string.Join(", ", activations)})");
+        return config;
     }
+
+    /// <summary>
+    /// The feed-forward activations the engine implements per model_type: Llama's gated SiLU (SwiGLU); Gemma's gated
+    /// tanh GELU (GeGLU); GPT-NeoX's exact (erf) GELU or its tanh forms.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Activations = new Dictionary<string, string[]>
+    {
+        ["llama"] = ["silu", "swish"],
+        ["gemma"] = ["gelu_pytorch_tanh", "gelu_new", "gelu_fast"],
+        ["gpt_neox"] = ["gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh"],
+    };
 
     // transformers LlamaConfig defaults.
     private static ModelConfig Llama(JsonFields c)

@@ -12,6 +12,7 @@ public sealed record TokenizerConfig(string? BosToken, string? EosToken, string?
     public static TokenizerConfig LoadBeside(string tokenizerFile)
     {
         string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerFile))!, "tokenizer_config.json");
+        if (Directory.Exists(path)) throw new FormatException($"{path}: is a folder, not a JSON file");
         if (!File.Exists(path)) return Empty;
         using var doc = JsonFile.Parse(path);
         var root = doc.RootElement;

@@ -108,12 +108,18 @@ public sealed record TrainingConfig
     [Description("log every N optimizer steps")]
     public int LoggingSteps { get; init; } = 1;
 
-    /// <summary>Checks ranges and relations; throws <see cref="TrainingConfigException"/> naming the key.</summary>
-    public TrainingConfig Validate(string origin = "config")
+    /// <summary>Checks ranges and relations; throws <see cref="TrainingConfigException"/> naming the key in <paramref name="origin"/>.</summary>
+    public TrainingConfig Validate(string origin = "config") => Validate(key => $"{origin}: {key}");
+
+    /// <summary>
+    /// Checks ranges and relations; <paramref name="name"/> says where a key's value came from in the error ("run.yaml:
+    /// lora_r", or "--lora-r" for a flag).
+    /// </summary>
+    public TrainingConfig Validate(Func<string, string> name)
     {
         void Require(bool ok, string key, string message)
         {
-            if (!ok) throw new TrainingConfigException($"{origin}: {key}: {message}");
+            if (!ok) throw new TrainingConfigException($"{name(key)}: {message}");
         }
         Require(BaseModel.Length > 0, "base_model", "is required");
         Require(Data.Length > 0, "data", "is required");

@@ -50,7 +50,7 @@ public class EvalAndReportCommandTests
         Assert.Contains("no such adapter folder", Wb("eval", "fewshot", Model, "--adapter", "some/adapter").Err);
         Assert.Contains("no prompt 'prompt9'", Wb("eval", "fewshot", Model, "--prompt", "9").Err);
         Assert.Contains("no data/tasks/nope.json", Wb("eval", "fewshot", Model, "--task", "nope").Err);
-        Assert.Contains("--train and --test go together", Wb("eval", "fewshot", Model, "--train", "x.txt").Err);
+        Assert.Contains("--train and --test: give both or neither", Wb("eval", "fewshot", Model, "--train", "x.txt").Err);
         Assert.NotEqual(0, Wb("eval", "fewshot", Model, "--scoring", "best").Code);
     }
 

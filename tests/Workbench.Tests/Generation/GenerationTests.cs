@@ -167,8 +167,8 @@ public class GenerationTests
     public void BadOptionsAreRejected()
     {
         var model = Tiny();
-        Assert.Throws<ArgumentOutOfRangeException>(() => Generator.Generate(model, [[1]], new GenerationOptions { Greedy = false, Temperature = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Generator.Generate(model, [[1]], new GenerationOptions { TopP = 0 }));
+        Assert.StartsWith("temperature: ", Assert.Throws<ArgumentException>(() => Generator.Generate(model, [[1]], new GenerationOptions { Greedy = false, Temperature = 0 })).Message);
+        Assert.StartsWith("top_p: ", Assert.Throws<ArgumentException>(() => Generator.Generate(model, [[1]], new GenerationOptions { TopP = 0 })).Message);
         Assert.Throws<ArgumentException>(() => Generator.Generate(model, [[]], new GenerationOptions()));
         Assert.Throws<ArgumentException>(() => Generator.Generate(model, [[1]], new GenerationOptions { StopStrings = ["x"] }));
     }

@@ -103,12 +103,7 @@ public sealed class GPTNeoXMlp : Module
 
     public GPTNeoXMlp(ModelConfig c, string prefix, WeightSource w)
     {
-        tanhGelu = c.HiddenAct switch
-        {
-            "gelu" => false,
-            "gelu_new" or "gelu_fast" or "gelu_pytorch_tanh" => true,
-            _ => throw new NotSupportedException($"{c.Source}: hidden_act '{c.HiddenAct}' is not supported for gpt_neox (gelu, gelu_new, gelu_fast, gelu_pytorch_tanh)"),
-        };
+        tanhGelu = c.HiddenAct != "gelu";   // ModelConfig accepts gelu (erf) or one of its tanh forms
         AddModule("dense_h_to_4h", new Linear(w(prefix + "dense_h_to_4h.weight", [c.IntermediateSize, c.HiddenSize]), w(prefix + "dense_h_to_4h.bias", [c.IntermediateSize])));
         AddModule("dense_4h_to_h", new Linear(w(prefix + "dense_4h_to_h.weight", [c.HiddenSize, c.IntermediateSize]), w(prefix + "dense_4h_to_h.bias", [c.HiddenSize])));
     }

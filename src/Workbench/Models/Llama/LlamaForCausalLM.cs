@@ -91,12 +91,8 @@ public sealed class LlamaMlp : Module
 
     public LlamaMlp(ModelConfig c, string prefix, WeightSource w)
     {
-        gated = c.HiddenAct switch
-        {
-            "silu" or "swish" => Ops.SwiGlu,
-            "gelu_pytorch_tanh" or "gelu_new" or "gelu_fast" => Ops.GeGlu,
-            _ => throw new NotSupportedException($"{c.Source}: hidden activation '{c.HiddenAct}' is not supported for {c.ModelType} (silu, gelu_pytorch_tanh)"),
-        };
+        // the activations ModelConfig accepts: SiLU (Llama) or a tanh GELU (Gemma)
+        gated = c.HiddenAct is "silu" or "swish" ? Ops.SwiGlu : Ops.GeGlu;
         Tensor? Bias(string name, int n) => c.MlpBias ? w(prefix + name + ".bias", [n]) : null;
         AddModule("gate_proj", new Linear(w(prefix + "gate_proj.weight", [c.IntermediateSize, c.HiddenSize]), Bias("gate_proj", c.IntermediateSize)));
         AddModule("up_proj", new Linear(w(prefix + "up_proj.weight", [c.IntermediateSize, c.HiddenSize]), Bias("up_proj", c.IntermediateSize)));

@@ -35,11 +35,13 @@ public static class Pretrainer
         var watch = Stopwatch.StartNew();
         progress ??= _ => { };
         var output = OutputFolder.Claim(c.Training.OutputDir, StandaloneExport.Kind, force, c.Tokenizer, c.Heldout.Length > 0 ? c.Heldout : null);
-        var tokenizer = LoadOrTrainTokenizer(c, progress);
+        // every text is read (and checked) before the first line of progress: a bad file fails with its own message alone
+        var texts = c.Texts.Select(TextSource.Parse).SelectMany(s => s.Read()).ToList();
+        var tokenizer = LoadOrTrainTokenizer(c, texts, progress);
         int eos = tokenizer.EosId ?? throw new TrainingConfigException($"tokenizer: {c.Tokenizer} has no EOS token to separate documents");
 
         progress("tokenising the texts");
-        var documents = c.Texts.Select(TextSource.Parse).SelectMany(s => s.Read())
+        var documents = texts
             .Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(ids => ids.Length > 0)
             .Select(ids => new TrainingExample(ids, ids));
         var blocks = Packer.Pack(documents, c.Training.MaxLength, eos, dropRemainder: true);
@@ -67,10 +69,10 @@ public static class Pretrainer
             if (c.Heldout.Length > 0)
             {
                 progress("held-out perplexity");
-                var texts = TextSource.Parse(c.Heldout).Read().ToList();
-                heldout = Perplexity.OfIds(model, texts.Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(i => i.Length > 1),
+                var heldoutTexts = TextSource.Parse(c.Heldout).Read().ToList();
+                heldout = Perplexity.OfIds(model, heldoutTexts.Select(t => tokenizer.Encode(t, addSpecialTokens: false)).Where(i => i.Length > 1),
                     c.Training.MaxLength, c.Training.MaxLength);
-                charsPerToken = (double)texts.Sum(t => t.Length) / texts.Sum(t => tokenizer.Encode(t, addSpecialTokens: false).Length);
+                charsPerToken = (double)heldoutTexts.Sum(t => t.Length) / heldoutTexts.Sum(t => tokenizer.Encode(t, addSpecialTokens: false).Length);
             }
 
             var result = new PretrainResult(output.Path, summary, parameters, blocks.Count, (long)blocks.Count * c.Training.MaxLength,
@@ -85,13 +87,13 @@ public static class Pretrainer
         }
     }
 
-    private static ITokenizer LoadOrTrainTokenizer(PretrainConfig c, Action<string> progress)
+    private static ITokenizer LoadOrTrainTokenizer(PretrainConfig c, IReadOnlyList<string> texts, Action<string> progress)
     {
         if (!File.Exists(Path.Combine(c.Tokenizer, "tokenizer.json")))
         {
             progress($"training a byte-level BPE tokenizer (vocab {c.VocabSize}) into {c.Tokenizer}");
             var options = new ByteLevelBpeOptions(c.VocabSize, ModelMaxLength: c.MaxPositionEmbeddings);
-            ByteLevelBpe.Save(ByteLevelBpe.Train(c.Texts.Select(TextSource.Parse).SelectMany(s => s.Read()), options), options, c.Tokenizer);
+            ByteLevelBpe.Save(ByteLevelBpe.Train(texts, options), options, c.Tokenizer);
         }
         try { return Tokenizer.Load(c.Tokenizer); }
         catch (Exception e) when (e is FileNotFoundException or FormatException) { throw new TrainingConfigException($"tokenizer: {e.Message}"); }
