@@ -27,6 +27,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(PlanCommand.Build());
         root.Subcommands.Add(ExportCommand.Build());
+        root.Subcommands.Add(ConvertCommand.Build());
         return root;
     }
 }
