@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(PlanCommand.Build());
         root.Subcommands.Add(ExportCommand.Build());
         root.Subcommands.Add(ConvertCommand.Build());
+        root.Subcommands.Add(ExportRecipeCommand.Build());
         return root;
     }
 }
