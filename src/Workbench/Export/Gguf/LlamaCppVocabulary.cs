@@ -110,10 +110,7 @@ public static class LlamaCppVocabulary
             {
                 if (!int.TryParse(entry.Name, out int id) || id >= n || !entry.Value.TryGetProperty("content", out var c)) continue;
                 var content = c.GetString()!;
-                bool isSpecial = entry.Value.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
-                (tokens[id], types[id]) = isSpecial || LooksSpecial(content)
-                    ? (content, (int)PieceType.Control)
-                    : (content.Replace('\u2581', ' '), (int)PieceType.UserDefined);
+                (tokens[id], types[id]) = TypedAddedToken(content, entry.Value);
                 scores[id] = -1000f;
             }
         return (tokens, scores, types);
@@ -139,10 +136,7 @@ public static class LlamaCppVocabulary
                 int id = a.GetProperty("id").GetInt32();
                 if (id >= n) throw new FormatException($"{path}: added token id {id} is outside config.json's vocab_size {n}");
                 var content = a.GetProperty("content").GetString()!;
-                bool isSpecial = a.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
-                (tokens[id], types[id]) = isSpecial || LooksSpecial(content)
-                    ? (content, (int)PieceType.Control)
-                    : (content.Replace('\u2581', ' '), (int)PieceType.UserDefined);
+                (tokens[id], types[id]) = TypedAddedToken(content, a);
             }
         return (tokens, types);
     }
@@ -172,6 +166,12 @@ public static class LlamaCppVocabulary
                 _ => throw new FormatException($"{path}: a merge is neither \"a b\" nor [a, b]: {m.GetRawText()}"),
             }).ToArray()
             : [];
+
+    /// <summary>An added token: CONTROL when marked special or looking special, else USER_DEFINED with ▁ pre-normalised to a space.</summary>
+    private static (string Token, int Type) TypedAddedToken(string content, JsonElement entry) =>
+        (entry.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True) || LooksSpecial(content)
+            ? (content, (int)PieceType.Control)
+            : (content.Replace('\u2581', ' '), (int)PieceType.UserDefined);
 
     /// <summary>convert_hf_to_gguf.py's does_token_look_special.</summary>
     private static bool LooksSpecial(string token) =>

@@ -16,7 +16,7 @@ public sealed record GgufTensorInfo(string Name, long[] Shape, GgmlType Type)
 /// metadata entries (see GgufMetadata)
 /// per tensor: name (u64 length + UTF-8) · u32 n_dims · u64 ne[n_dims] (innermost first) · u32 ggml type · u64 offset
 /// zero padding to the alignment (general.alignment, 32 by default)
-/// tensor data, each tensor starting at an aligned offset from the data section's start, zero-padded between
+/// tensor data, each tensor starting at an aligned offset from the data section's start and zero-padded after (the last too, as gguf-py does)
 /// </code>
 /// The header is written first from the tensors' shapes and types alone; then each tensor's bytes are asked for in
 /// turn, so a caller can stream a model tensor by tensor without holding it whole.
@@ -60,7 +60,7 @@ public static class GgufWriter
             long written = stream.Position - begin;
             if (written != tensors[i].ByteLength)
                 throw new InvalidOperationException($"GGUF tensor '{tensors[i].Name}': {written} bytes written, its header promises {tensors[i].ByteLength}");
-            if (i < tensors.Count - 1) Pad(stream, dataStart);
+            Pad(stream, dataStart);
         }
     }
 
