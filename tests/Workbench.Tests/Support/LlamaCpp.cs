@@ -34,7 +34,8 @@ public sealed class LlamaCpp : IDisposable
         _context = _weights.CreateContext(p);
     }
 
-    public int[] Tokenize(string text, bool addBos) => _context.Tokenize(text, addBos, special: false).Select(t => (int)t).ToArray();
+    /// <summary>llama.cpp's ids for <paramref name="text"/>; <paramref name="special"/> parses special tokens' text as those tokens.</summary>
+    public int[] Tokenize(string text, bool addBos, bool special = false) => _context.Tokenize(text, addBos, special).Select(t => (int)t).ToArray();
 
     /// <summary>Logits after each of <paramref name="ids"/>, one forward over the whole sequence: [T][V].</summary>
     public float[][] Logits(int[] ids)
