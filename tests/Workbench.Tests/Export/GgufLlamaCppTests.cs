@@ -91,6 +91,28 @@ public class GgufLlamaCppTests(ITestOutputHelper output)
         Assert.True(worst <= tolerance, $"{fixture}: max |Δlogit| {worst} > {tolerance}");
     }
 
+    /// <summary>
+    /// rope_scaling on llama_gqa: linear as llama.rope.scaling.* keys, llama3 as the rope_freqs tensor the converter adds
+    /// (an original context of 16 positions, so that the 21 positions compared reach the rescaled frequencies).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"rope_type": "linear", "factor": 2.0}""")]
+    [InlineData("""{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}""")]
+    public void RopeScalingAgreesWithLlamaCpp(string ropeScaling)
+    {
+        using var tmp = new TempDir();
+        var dir = WithByteVocabulary(Support.Fixtures.PathOf("models/llama_gqa"), tmp.File("model"));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["rope_scaling"] = JsonNode.Parse(ropeScaling);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        var gguf = Export(dir, tmp.File("m.gguf"), "f32");
+        var ours = CausalLM.Load(dir);
+        int[] ids = [.. Enumerable.Range(0, 21).Select(i => (i * 7 + 3) % 64)];
+        using var llama = new LlamaCpp(gguf);
+        var worst = WorstLogitDifference(ours, llama, ids);
+        Assert.True(worst <= 1e-4f, $"{ropeScaling}: max |Δlogit| {worst}");
+    }
+
     /// <summary><c>--adapter</c>: the file holds the merged model, as PeftModel.MergeAndUnload gives it.</summary>
     [Fact]
     public void AnAdapterIsMergedBeforeExport()
