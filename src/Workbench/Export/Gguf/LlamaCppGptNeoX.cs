@@ -8,7 +8,9 @@ namespace Workbench.Export.Gguf;
 /// interleaves the heads, rows ordered [head, {q, k, v}, head_dim]; llama.cpp splits the fused output as
 /// [{q, k, v}, head, head_dim], so the converter regroups the rows (weight and bias alike):
 /// <code>W.reshape(n_head, 3, d, in) → cat(W[:, 0], W[:, 1], W[:, 2])   // output row (s, h, i) ← input row (h, s, i)</code>
-/// rope.dimension_count = int(rotary_pct · hidden/heads); no rope.freq_base (llama.cpp's default 10000).
+/// rope.dimension_count = int(rotary_pct · hidden/heads); no rope.freq_base (llama.cpp's default 10000). The converter's
+/// GPTNeoXModel writes no general.file_type (llama.cpp then guesses it from the tensors); we write it for every
+/// architecture alike.
 /// </summary>
 public sealed class LlamaCppGptNeoX : LlamaCppArchitecture
 {
