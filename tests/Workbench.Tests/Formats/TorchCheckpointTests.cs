@@ -88,6 +88,14 @@ public class TorchCheckpointTests
     }
 
     [Fact]
+    public void ALengthBeyondTheFileIsRefusedBeforeAllocating()
+    {
+        using var stream = new MemoryStream([0x80, 0x02, (byte)'X', 0xff, 0xff, 0xff, 0x7f, (byte)'a']);   // BINUNICODE of 2 GiB
+        var e = Assert.Throws<PickleException>(() => RestrictedUnpickler.Load(stream, "x.pkl"));
+        Assert.Contains("claims 2147483647 bytes", e.Message);
+    }
+
+    [Fact]
     public void AnUnknownOpcodeIsRefusedByName()
     {
         using var stream = new MemoryStream([0x80, 0x02, (byte)'i', (byte)'\n']);

@@ -188,6 +188,9 @@ public sealed class RestrictedUnpickler
 
     private byte[] ReadBytes(int n)
     {
+        // a length field is not trusted with an allocation bigger than what is left of the file
+        if (n < 0 || (_input.CanSeek && n > _input.Length - _input.Position))
+            throw Fail($"an opcode's argument claims {n} bytes, more than the file has left");
         var buffer = new byte[n];
         if (_input.ReadAtLeast(buffer, n, throwOnEndOfStream: false) < n) throw Fail("ends inside an opcode's argument");
         return buffer;

@@ -94,20 +94,24 @@ public sealed class TorchCheckpointFile : ITensorFile
             throw new PickleException(path, "legacy torch.save file without its list of storage keys");
         // per key: u64 element count, then the bytes; storages are those the state dict refers to, by key
         var storages = CollectStorages(state);
-        var offsets = new Dictionary<string, long>();
+        var offsets = new Dictionary<string, (long At, long Bytes)>();
         var header = new byte[8];
         foreach (string key in keys.Cast<string>())
         {
             stream.ReadExactly(header);
             long numel = BinaryPrimitives.ReadInt64LittleEndian(header);
             if (!storages.TryGetValue(key, out var s)) throw new PickleException(path, $"storage '{key}' is not used by any tensor");
-            offsets[key] = stream.Position;
-            stream.Position += numel * ElementSize(s.DType);
+            long bytes = numel * ElementSize(s.DType);
+            if (numel < 0 || bytes > stream.Length - stream.Position)
+                throw new PickleException(path, $"storage '{key}' claims {numel} elements, more than the file holds");
+            offsets[key] = (stream.Position, bytes);
+            stream.Position += bytes;
         }
         byte[] Read(TorchStorage s, long begin, long count)
         {
-            if (!offsets.TryGetValue(s.Key, out var at)) throw new PickleException(path, $"storage '{s.Key}' is missing from the file");
-            stream.Position = at;
+            if (!offsets.TryGetValue(s.Key, out var stored)) throw new PickleException(path, $"storage '{s.Key}' is missing from the file");
+            if (stored.Bytes < begin + count) throw new PickleException(path, $"storage '{s.Key}' has {stored.Bytes} bytes, a tensor reads to {begin + count}");
+            stream.Position = stored.At;
             return ReadRange(stream, begin, count, path);
         }
         return new TorchCheckpointFile(path, state as PickleDict, Read, stream);
