@@ -6,7 +6,8 @@ namespace Workbench.Export.Gguf;
 
 /// <summary>
 /// How one Hugging Face architecture becomes a llama.cpp one, as convert_hf_to_gguf.py does it (the rules of the
-/// llama.cpp commit LLamaSharp 0.30.0 is built from, c0c7e147; the same in its 2026 conversion/*.py): the
+/// llama.cpp commit LLamaSharp 0.30.0 is built from, c0c7e147, as read in a later copy of conversion/*.py whose rules
+/// for these three architectures are the same, and checked against that commit's runtime by the tests): the
 /// <c>general.architecture</c> name, the hyperparameter keys, each tensor's GGUF name, the changes made to its
 /// values on the way, and any tensor the converter adds.
 /// </summary>
