@@ -84,6 +84,9 @@ public static class Program
         root.Subcommands.Add(PretrainCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(PlanCommand.Build());
+        root.Subcommands.Add(ExportCommand.Build());
+        root.Subcommands.Add(ConvertCommand.Build());
+        root.Subcommands.Add(ExportRecipeCommand.Build());
         return root;
     }
 }

@@ -12,7 +12,7 @@ public class ArchitectureTests
     private static readonly Dictionary<string, int> Floors = new()
     {
         ["Engine"] = 0, ["Formats"] = 1, ["Tokenizers"] = 2, ["Models"] = 3, ["Data"] = 3,
-        ["Adapters"] = 4, ["Quantization"] = 4, ["Backends"] = 5,
+        ["Adapters"] = 4, ["Quantization"] = 4, ["Backends"] = 5, ["Export"] = 5,
         ["Evaluation"] = 6, ["Generation"] = 6, ["Training"] = 7, ["Reports"] = 8,
     };
 

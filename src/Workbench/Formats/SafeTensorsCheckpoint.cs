@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Workbench.Engine;
+using Workbench.Formats.Pickle;
 
 namespace Workbench.Formats;
 
@@ -7,14 +8,19 @@ namespace Workbench.Formats;
 /// A Hugging Face checkpoint: one <c>model.safetensors</c>, or shards listed by <c>model.safetensors.index.json</c>
 /// (<c>{"metadata": {"total_size": …}, "weight_map": {tensor: shard file}}</c>). Every shard is opened (headers
 /// only) and every tensor of the weight map is checked to be in its shard; data is read per tensor on demand.
+/// A folder without safetensors is read from <c>pytorch_model.bin</c> or the shards its
+/// <c>pytorch_model.bin.index.json</c> lists (same weight_map), through the restricted unpickler of
+/// <see cref="TorchCheckpointFile"/>, as transformers falls back to them.
 /// </summary>
 public sealed class SafeTensorsCheckpoint : IDisposable
 {
     public const string SingleFileName = "model.safetensors";
     public const string IndexFileName = "model.safetensors.index.json";
+    public const string TorchFileName = "pytorch_model.bin";
+    public const string TorchIndexFileName = "pytorch_model.bin.index.json";
 
-    private readonly List<SafeTensorsReader> _readers;
-    private readonly Dictionary<string, SafeTensorsReader> _owner;
+    private readonly List<ITensorFile> _readers;
+    private readonly Dictionary<string, ITensorFile> _owner;
 
     /// <summary>The file opened: a .safetensors file or the index.</summary>
     public string Path { get; }
@@ -24,7 +30,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     /// <summary>Sum of the tensors' byte lengths (the index's total_size).</summary>
     public long TotalBytes => Entries.Sum(e => e.ByteLength);
 
-    private SafeTensorsCheckpoint(string path, List<SafeTensorsReader> readers, Dictionary<string, SafeTensorsReader> owner, List<SafeTensorsEntry> entries)
+    private SafeTensorsCheckpoint(string path, List<ITensorFile> readers, Dictionary<string, ITensorFile> owner, List<SafeTensorsEntry> entries)
     {
         Path = path;
         _readers = readers;
@@ -32,27 +38,30 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         Entries = entries;
     }
 
-    /// <summary>Finds the weights in a model directory: the index if present, else model.safetensors; null when neither exists.</summary>
-    public static string? FindIn(string directory)
-    {
-        var index = System.IO.Path.Combine(directory, IndexFileName);
-        if (File.Exists(index)) return index;
-        var single = System.IO.Path.Combine(directory, SingleFileName);
-        return File.Exists(single) ? single : null;
-    }
+    /// <summary>
+    /// Finds the weights in a model directory, in transformers' order: the safetensors index, model.safetensors, the
+    /// pytorch_model.bin index, pytorch_model.bin; null when none exists.
+    /// </summary>
+    public static string? FindIn(string directory) =>
+        new[] { IndexFileName, SingleFileName, TorchIndexFileName, TorchFileName }
+            .Select(name => System.IO.Path.Combine(directory, name)).FirstOrDefault(File.Exists);
 
     /// <summary>Opens a .safetensors file, an index .json, or a model directory holding either.</summary>
     public static SafeTensorsCheckpoint Open(string path)
     {
         if (Directory.Exists(path))
-            path = FindIn(path) ?? throw new FileNotFoundException($"{path}: no {IndexFileName} or {SingleFileName} in this directory", path);
+            path = FindIn(path) ?? throw new FileNotFoundException($"{path}: no {IndexFileName}, {SingleFileName}, {TorchIndexFileName} or {TorchFileName} in this directory", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? OpenIndex(path) : OpenSingle(path);
     }
 
+    /// <summary>A .bin file is torch.save's pickle format; anything else is read as safetensors.</summary>
+    private static ITensorFile OpenFile(string path) =>
+        path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? TorchCheckpointFile.Open(path) : SafeTensorsReader.Open(path);
+
     private static SafeTensorsCheckpoint OpenSingle(string path)
     {
-        var reader = SafeTensorsReader.Open(path);
+        var reader = OpenFile(path);
         return new SafeTensorsCheckpoint(path, [reader], reader.Entries.ToDictionary(e => e.Name, _ => reader), reader.Entries.ToList());
     }
 
@@ -60,10 +69,10 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     {
         var weightMap = ReadWeightMap(indexPath);
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(indexPath))!;
-        var readers = new Dictionary<string, SafeTensorsReader>();
+        var readers = new Dictionary<string, ITensorFile>();
         try
         {
-            var owner = new Dictionary<string, SafeTensorsReader>();
+            var owner = new Dictionary<string, ITensorFile>();
             foreach (var (tensor, shard) in weightMap)
             {
                 if (!readers.TryGetValue(shard, out var reader))
@@ -71,7 +80,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
                     var shardPath = System.IO.Path.Combine(directory, shard);
                     if (!File.Exists(shardPath))
                         throw new SafeTensorsException(indexPath, tensor, $"its shard '{shard}' does not exist in {directory}");
-                    readers[shard] = reader = SafeTensorsReader.Open(shardPath);
+                    readers[shard] = reader = OpenFile(shardPath);
                 }
                 if (!reader.Contains(tensor))
                     throw new SafeTensorsException(indexPath, tensor, $"the weight map puts it in '{shard}', whose header does not list it");

@@ -9,7 +9,7 @@ namespace Workbench.Formats;
 /// (<see cref="SafeTensorsHeader"/>); <see cref="Load"/> copies one tensor's bytes out of the mapping into
 /// engine storage on demand. Dispose to unmap.
 /// </summary>
-public sealed unsafe class SafeTensorsReader : IDisposable
+public sealed unsafe class SafeTensorsReader : ITensorFile
 {
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor? _view;

@@ -313,6 +313,21 @@ public class BadInputTests
         Add("bench generate: --repeat 0", w => (["bench", "generate", w.Model, "--repeat", "0"], "--repeat"));
         Add("bench generate: model missing", w => (["bench", "generate", w.File("nomodel")], "nomodel"));
 
+        // ---- bridges: GGUF, conversion, recipes ------------------------------------------------------------------
+        Add("export gguf: --type q2_k", w => (["export", "gguf", w.Model, "--out", F(w.Root, "m.gguf"), "--type", "q2_k"], "q2_k"));
+        Add("export gguf: --out not .gguf", w => (["export", "gguf", w.Model, "--out", F(w.Root, "m.bin")], "m.bin"));
+        Add("export gguf: --out exists", w => { W.Write(F(w.Root, "m.gguf"), "mine"); return (["export", "gguf", w.Model, "--out", F(w.Root, "m.gguf")], "m.gguf"); });
+        Add("export gguf: model missing", w => (["export", "gguf", w.File("nomodel"), "--out", F(w.Root, "m.gguf")], "nomodel"));
+        Add("convert: --out holds a user's files", w => (["convert", w.Model, "--out", w.Foreign], "mine"));
+        Add("convert: pytorch_model.bin garbage", w =>
+        {
+            File.Delete(F(w.Model, "model.safetensors"));
+            W.WriteBytes(F(w.Model, "pytorch_model.bin"), [0x80, 0x02, 0x63, 0x6F, 0x73, 0x0A]);
+            return (["convert", w.Model, "--out", w.Out], "pytorch_model.bin");
+        });
+        Add("export-recipe: --to slurm", w => (["export-recipe", w.RunYaml, "--to", "slurm", "--out", w.Out], "--to"));
+        Add("export-recipe: --out holds a user's files", w => (["export-recipe", w.RunYaml, "--to", "accelerate", "--out", w.Foreign], "mine"));
+
         // ---- the command line itself ----------------------------------------------------------------------------
         Add("wb: unknown command", w => (["frobnicate"], "frobnicate"));
         Add("info: unknown flag", w => (["info", w.Model, "--colour"], "--colour"));
