@@ -34,7 +34,7 @@ public static partial class NotebookKit
     {
         string executed = Path.Combine(outDirectory, Path.GetFileName(notebook));
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = outDirectory };
-        foreach (var a in new[] { WbDll, "notebook", "run", notebook, "--out", executed, "--json" }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { WbProcess.Dll, "notebook", "run", notebook, "--out", executed, "--json" }) start.ArgumentList.Add(a);
         foreach (var p in parameters) { start.ArgumentList.Add("--param"); start.ArgumentList.Add(p); }
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -42,16 +42,6 @@ public static partial class NotebookKit
         if (!process.WaitForExit(300_000)) { process.Kill(entireProcessTree: true); Assert.Fail($"{notebook} did not finish in 300 s"); }
         Assert.True(stdout.Length > 0, $"wb printed nothing: {stderr.Result}");
         return (process.ExitCode, JsonNode.Parse(stdout)!.AsObject(), File.Exists(executed) ? File.ReadAllText(executed) : "", stderr.Result);
-    }
-
-    /// <summary>The wb built beside these tests (same configuration), in src/Workbench.Cli.</summary>
-    private static string WbDll
-    {
-        get
-        {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;   // bin/<configuration>/net10.0/
-            return Path.Combine(RepoPaths.Root, "src", "Workbench.Cli", "bin", configuration, "net10.0", "wb.dll");
-        }
     }
 
     /// <summary>The code cell with this nbformat id.</summary>
