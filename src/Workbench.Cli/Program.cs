@@ -26,6 +26,7 @@ public static class Program
         root.Subcommands.Add(PretrainCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(PlanCommand.Build());
+        root.Subcommands.Add(PrefsCommands.Build());
         return root;
     }
 }

@@ -45,6 +45,14 @@ public static class PreferenceFile
         return pairs;
     }
 
+    /// <summary>Writes pairs as TRL's standard form, one <c>{"prompt", "chosen", "rejected"}</c> object per line (atomically).</summary>
+    public static void Write(string path, IEnumerable<PreferencePair> pairs)
+    {
+        var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        var lines = pairs.Select(p => JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = p.Prompt, ["chosen"] = p.Chosen, ["rejected"] = p.Rejected }, options) + "\n");
+        Formats.AtomicFile.WriteAllText(path, string.Concat(lines));
+    }
+
     /// <summary>Each top-level object with the 1-based line it starts on.</summary>
     private static IEnumerable<(JsonElement Element, int Line)> Elements(string path, byte[] bytes, int start)
     {
