@@ -13,8 +13,7 @@ public sealed class DpoLoss(double beta, double labelSmoothing) : IPreferenceLos
     public PreferenceLossResult Compute(PreferenceRows rows)
     {
         int b = rows.Pairs;
-        var refChosen = rows.ReferenceChosen ?? throw new ArgumentException("DpoLoss: reference log-probs are required");
-        var refRejected = rows.ReferenceRejected ?? throw new ArgumentException("DpoLoss: reference log-probs are required");
+        var (refChosen, refRejected) = rows.Reference("DpoLoss");
         var chosenRewards = new double[b];
         var rejectedRewards = new double[b];
         var dChosen = new double[b];

@@ -14,8 +14,7 @@ public sealed class IpoLoss(double beta) : IPreferenceLoss
     public PreferenceLossResult Compute(PreferenceRows rows)
     {
         int b = rows.Pairs;
-        var refChosen = rows.ReferenceChosen ?? throw new ArgumentException("IpoLoss: reference log-probs are required");
-        var refRejected = rows.ReferenceRejected ?? throw new ArgumentException("IpoLoss: reference log-probs are required");
+        var (refChosen, refRejected) = rows.Reference("IpoLoss");
         var chosenAvg = new double[b];
         var rejectedAvg = new double[b];
         var chosenRewards = new double[b];

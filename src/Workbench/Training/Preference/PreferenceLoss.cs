@@ -27,6 +27,10 @@ public sealed record PreferenceRows(
     double[]? ChosenSequence = null, int[]? ChosenSequenceTokens = null)
 {
     public int Pairs => Chosen.Length;
+
+    /// <summary>The reference's sums, which <paramref name="loss"/> cannot do without.</summary>
+    public (double[] Chosen, double[] Rejected) Reference(string loss) =>
+        ReferenceChosen is { } c && ReferenceRejected is { } r ? (c, r) : throw new ArgumentException($"{loss}: reference log-probs are required");
 }
 
 /// <summary>The mean loss over the pairs, dL/dlogp for each row sum the loss read, and TRL's metrics by TRL's names.</summary>
