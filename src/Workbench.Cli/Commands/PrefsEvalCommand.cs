@@ -46,7 +46,7 @@ public static class PrefsEvalCommand
             var config = new TrainingConfig
             {
                 Method = EnumSpelling.Parse<TrainingMethod>(methodName, "--method"), Beta = beta, LossType = EnumSpelling.Parse<DpoLossType>(lossType, "--loss-type"),
-                Data = pairsPath, Template = template, MaxLength = maxLength, MaxPromptLength = maxPromptLength,
+                BaseModel = modelDir, Data = pairsPath, Template = template, MaxLength = maxLength, MaxPromptLength = maxPromptLength,
             };
             var loss = PreferenceData.Loss(config);
             var pairs = PreferenceData.Load(config, ModelTokenizer.Load(modelDir), []);

@@ -44,6 +44,21 @@ public class PreferenceFileTests
     }
 
     [Fact]
+    public void ConversationsUseTheModelsChatTemplateAsTrlDoes()
+    {
+        var qwen3 = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Fixtures.PathOf("chat/templates.json"))).RootElement
+            .GetProperty("templates").GetProperty("qwen3").GetProperty("template").GetString()!;
+        using var file = new TempFile("""
+            {"prompt": [{"role": "user", "content": "양파는?"}], "chosen": [{"role": "assistant", "content": "줄기"}], "rejected": [{"role": "assistant", "content": "뿌리"}]}
+            """);
+        var pair = Assert.Single(PreferenceFile.Load(file.Path, new TemplateChatFormat(new Workbench.Tokenizers.Chat.ChatTemplate(qwen3), null, "<|im_end|>")));
+        // the prompt with the generation prompt; each completion is the rest of prompt + answer, the template's end of turn included
+        Assert.Equal("<|im_start|>user\n양파는?<|im_end|>\n<|im_start|>assistant\n", pair.Prompt);
+        Assert.Equal("<think>\n\n</think>\n\n줄기<|im_end|>\n", pair.Chosen);
+        Assert.False(pair.AppendEos);
+    }
+
+    [Fact]
     public void JsonArraysNameTheLineEachRecordStartsOn()
     {
         var e = Bad("[\n  {\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"},\n  {\"prompt\": \"a\",\n   \"rejected\": \"c\"}\n]");

@@ -1,3 +1,5 @@
+using Workbench.Tokenizers.Chat;
+
 namespace Workbench.Data.Preferences;
 
 /// <summary>One message of a conversational record, TRL's <c>{"role": ..., "content": ...}</c>.</summary>
@@ -56,4 +58,23 @@ public sealed class InstructionChatFormat(PromptTemplate template) : IChatFormat
         if (pendingUser is not null) Exchange(pendingUser, addGenerationPrompt ? null : "");
         return text.ToString();
     }
+}
+
+/// <summary>
+/// A model's own chat template (<c>tokenizer_config.json</c>), rendered as transformers does; the template writes its own
+/// end-of-turn tokens, so TRL appends no EOS to the completions it cuts from the rendering.
+/// </summary>
+public sealed class TemplateChatFormat(ChatTemplate template, string? bosToken, string? eosToken) : IChatFormat
+{
+    public bool EndsTurns => true;
+
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    {
+        try { return template.Render(messages.Select(m => (m.Role, m.Content)), addGenerationPrompt, bosToken, eosToken); }
+        catch (ChatTemplateException e) { throw new FormatException(e.Message); }
+    }
+
+    /// <summary>The chat template beside the tokenizer in <paramref name="modelDirectory"/>, else <paramref name="fallback"/>.</summary>
+    public static IChatFormat For(string modelDirectory, IChatFormat fallback) =>
+        ChatTemplate.LoadBeside(modelDirectory) is var (t, bos, eos) ? new TemplateChatFormat(t, bos, eos) : fallback;
 }

@@ -162,7 +162,9 @@ public static class PreferenceFile
         string text;
         try { text = chat.Render(prompt, addGenerationPrompt: last != "assistant"); }
         catch (FormatException e) { throw Issue(path, line, e.Message); }
-        string withChosen = chat.Render([.. prompt, .. chosen], false), withRejected = chat.Render([.. prompt, .. rejected], false);
+        string withChosen, withRejected;
+        try { (withChosen, withRejected) = (chat.Render([.. prompt, .. chosen], false), chat.Render([.. prompt, .. rejected], false)); }
+        catch (FormatException e) { throw Issue(path, line, e.Message); }
         int shared = Math.Min(CommonPrefix(text, withChosen), CommonPrefix(text, withRejected));
         return new PreferencePair(text[..shared], withChosen[shared..], withRejected[shared..], path, line, AppendEos: !chat.EndsTurns);
 

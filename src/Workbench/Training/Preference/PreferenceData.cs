@@ -1,19 +1,21 @@
 using Workbench.Data;
 using Workbench.Data.Preferences;
 using Workbench.Tokenizers;
+using Workbench.Tokenizers.Chat;
 
 namespace Workbench.Training.Preference;
 
 /// <summary>
 /// The pairs a preference run trains on: read from <c>data</c> in any of TRL's preference forms (conversations rendered by
-/// the run's instruction template: the models we load carry no chat template), tokenised by TRL 0.28.0's length rules.
+/// the model's chat template when its <c>tokenizer_config.json</c> has one, else by the run's instruction template),
+/// tokenised by TRL 0.28.0's length rules.
 /// Pairs left with no target in the chosen or the rejected completion after truncation are dropped with a warning.
 /// </summary>
 public static class PreferenceData
 {
     public static List<PreferenceExample> Load(TrainingConfig c, ITokenizer tokenizer, List<string>? warnings = null)
     {
-        var pairs = Read(c.Data, c.Template, warnings);
+        var pairs = Read(c.Data, c.Template, c.BaseModel, warnings);
         var options = EncodeOptions(c);
         var examples = new List<PreferenceExample>(pairs.Count);
         foreach (var pair in pairs)
@@ -27,12 +29,15 @@ public static class PreferenceData
         return examples;
     }
 
-    /// <summary>The pairs of a preference file as text; conversations rendered with <paramref name="template"/>.</summary>
-    public static List<PreferencePair> Read(string path, string template, List<string>? warnings = null)
+    /// <summary>
+    /// The pairs of a preference file as text; conversations rendered with the chat template beside
+    /// <paramref name="modelDirectory"/>'s tokenizer, or with the instruction <paramref name="template"/>.
+    /// </summary>
+    public static List<PreferencePair> Read(string path, string template, string modelDirectory, List<string>? warnings = null)
     {
         IChatFormat chat;
-        try { chat = new InstructionChatFormat(PromptTemplates.Get(template)); }
-        catch (Exception e) when (e is ArgumentException or FormatException) { throw new TrainingConfigException($"template: {e.Message}"); }
+        try { chat = TemplateChatFormat.For(modelDirectory, new InstructionChatFormat(PromptTemplates.Get(template))); }
+        catch (Exception e) when (e is ArgumentException or FormatException or ChatTemplateException) { throw new TrainingConfigException($"template: {e.Message}"); }
         if (!File.Exists(path)) throw new TrainingConfigException($"data: {path}: no such file");
         return PreferenceFile.Load(path, chat, warnings);
     }
