@@ -168,6 +168,7 @@ public sealed record TrainingConfig
         Require(MaxCompletionLength >= 0, "max_completion_length", $"must be >= 0, got {MaxCompletionLength}");
         Require(Beta > 0 && double.IsFinite(Beta), "beta", $"must be positive, got {Beta}");
         Require(LabelSmoothing is >= 0 and < 0.5, "label_smoothing", $"must be in [0, 0.5), got {LabelSmoothing}");
+        Require(Method == TrainingMethod.Sft || !Packing, "packing", "applies to sft only: preference pairs are not packed");
         Require(Method != TrainingMethod.Dpo || Adapter != AdapterMethod.None || PrecomputeRefLogProbs, "precompute_ref_log_probs",
             "must be true for dpo with adapter none: the reference is the base with the adapter disabled, and a full fine-tune has none");
         return this;
