@@ -40,7 +40,8 @@ public interface ITrainableLM
     /// <summary>
     /// Per row b of ids and labels [B, T] (labels unshifted, −100 ignored): logp_b = Σ_t log p(labels[b, t] | ids[b, &lt;t]),
     /// the summed log-probability of the row's labelled tokens — every DPO, IPO and ORPO loss is a function of these
-    /// and their token counts. <paramref name="reference"/>: the reference model (adapters disabled), no graph kept;
+    /// and their token counts. <paramref name="reference"/>: the reference model (adapters disabled; a full fine-tune's is the
+    /// model as it stands, so it is precomputed before training), no graph kept;
     /// otherwise the policy, whose graph is kept for <see cref="BackwardCompletionLogProbs"/>. <paramref name="dropoutStep"/>
     /// seeds dropout as in <see cref="LossAndBackward"/>.
     /// </summary>

@@ -66,6 +66,7 @@ public class PreferenceTrainingTests
         { TrainingMethod.Dpo, AdapterMethod.Lora, null, DpoLossType.Sigmoid, false },
         { TrainingMethod.Dpo, AdapterMethod.Lora, QuantType.Nf4, DpoLossType.Ipo, true },
         { TrainingMethod.Orpo, AdapterMethod.Ia3, null, DpoLossType.Sigmoid, false },
+        { TrainingMethod.Dpo, AdapterMethod.None, null, DpoLossType.Sigmoid, true },   // full fine-tune: the reference is precomputed before a resume loads weights
     };
 
     [Theory]
@@ -77,7 +78,8 @@ public class PreferenceTrainingTests
         var straight = data.Config(method, c => c with
         {
             Adapter = adapter, Quantization = quantization, LossType = lossType, PrecomputeRefLogProbs = precompute, LabelSmoothing = 0.1,
-            TargetModules = adapter == AdapterMethod.Ia3 ? [] : c.TargetModules, OutputDir = Path.Combine(data.OutputDir, "straight"),
+            TargetModules = adapter == AdapterMethod.Lora ? c.TargetModules : [], LearningRate = adapter == AdapterMethod.None ? 1e-3 : c.LearningRate,
+            OutputDir = Path.Combine(data.OutputDir, "straight"),
         });
         var summary = TrainingRun.Create(straight).Trainer.Train();
 

@@ -60,7 +60,10 @@ public sealed class ManagedTrainableLM : ITrainableLM
     /// <summary>The policy's [B] row sums of the last <see cref="CompletionLogProbs"/> call, graph kept for the backward.</summary>
     private Tensor? policyRows;
 
-    /// <summary>The reference is this model with its adapters disabled; a full fine-tune has none to disable.</summary>
+    /// <summary>
+    /// The reference is this model with its adapters disabled. A full fine-tune has none to disable: its reference is the
+    /// model as it stands, which is the base only before the first update (the trainer precomputes it then).
+    /// </summary>
     public double[] CompletionLogProbs(int[] inputIds, int[] labels, int batch, int seq, bool reference, long dropoutStep)
     {
         if (!reference)
@@ -69,9 +72,8 @@ public sealed class ManagedTrainableLM : ITrainableLM
             policyRows = RowLogProbs.Compute(Module, inputIds, labels, batch, seq);
             return Array.ConvertAll(policyRows.ToArray(), v => (double)v);
         }
-        if (Peft is null) throw new NotSupportedException("a full fine-tune has no adapter to disable for the reference model: precompute the reference log-probs before training");
         using var noGrad = GradMode.NoGrad();
-        using var baseOnly = Peft.DisableAdapters();
+        using var baseOnly = Peft?.DisableAdapters();
         return Array.ConvertAll(RowLogProbs.Compute(Module, inputIds, labels, batch, seq).ToArray(), v => (double)v);
     }
 
