@@ -1,7 +1,6 @@
 using Workbench.Data;
 using Workbench.Data.Preferences;
 using Workbench.Tokenizers;
-using Workbench.Tokenizers.Chat;
 
 namespace Workbench.Training.Preference;
 
@@ -37,7 +36,7 @@ public static class PreferenceData
     {
         IChatFormat chat;
         try { chat = TemplateChatFormat.For(modelDirectory, new InstructionChatFormat(PromptTemplates.Get(template))); }
-        catch (Exception e) when (e is ArgumentException or FormatException or ChatTemplateException) { throw new TrainingConfigException($"template: {e.Message}"); }
+        catch (Exception e) when (e is ArgumentException or FormatException) { throw new TrainingConfigException($"template: {e.Message}"); }
         if (!File.Exists(path)) throw new TrainingConfigException($"data: {path}: no such file");
         return PreferenceFile.Load(path, chat, warnings);
     }
