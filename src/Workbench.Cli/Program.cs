@@ -87,6 +87,7 @@ public static class Program
         root.Subcommands.Add(ExportCommand.Build());
         root.Subcommands.Add(ConvertCommand.Build());
         root.Subcommands.Add(ExportRecipeCommand.Build());
+        root.Subcommands.Add(PrefsCommands.Build());
         return root;
     }
 }

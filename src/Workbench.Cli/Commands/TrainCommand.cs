@@ -22,7 +22,7 @@ public static class TrainCommand
         var configFile = new Option<string>("--config") { Description = "YAML or JSON training config" };
         var resume = new Option<string>("--resume") { Description = "continue from a checkpoint folder, or 'latest' under output_dir" };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
-        var cmd = new Command("train", "Fine-tune a causal LM (LoRA or full) on instruction data") { configFile, resume, json };
+        var cmd = new Command("train", "Fine-tune a causal LM (LoRA, IA3 or full) on instruction data, or with DPO / ORPO on preference pairs") { configFile, resume, json };
         var overrides = new List<(TrainingConfigLoader.Field Field, Option Option)>();
         foreach (var f in TrainingConfigLoader.Fields)
         {
@@ -62,8 +62,9 @@ public static class TrainCommand
         var log = asJson ? Console.Error : Console.Out;
         foreach (var w in run.Warnings) Console.Error.WriteLine($"wb: warning: {w}");
         var t = run.Trainer;
+        string data = run.Config.Method == TrainingMethod.Sft ? $"{run.Examples.Count} sequences" : $"{EnumSpelling.Name(run.Config.Method)} on {run.Pairs.Count} preference pairs";
         log.WriteLine($"training {EnumSpelling.Name(run.Config.Adapter)}: {t.TrainableParameters:N0} of {t.TotalParameters:N0} parameters, " +
-                      $"{run.Examples.Count} sequences, {t.TotalSteps} steps{(run.ResumedFrom is null ? "" : $", resumed from {run.ResumedFrom}")}");
+                      $"{data}, {t.TotalSteps} steps{(run.ResumedFrom is null ? "" : $", resumed from {run.ResumedFrom}")}");
 
         using var stop = new StopSignals("stopping after this step and saving a checkpoint");
         try

@@ -37,6 +37,22 @@ public interface ITrainableLM
     /// </summary>
     double LossAndBackward(int[] inputIds, int[] labels, int batch, int seq, float gradScale, long dropoutStep);
 
+    /// <summary>
+    /// Per row b of ids and labels [B, T] (labels unshifted, −100 ignored): logp_b = Σ_t log p(labels[b, t] | ids[b, &lt;t]),
+    /// the summed log-probability of the row's labelled tokens — every DPO, IPO and ORPO loss is a function of these
+    /// and their token counts. <paramref name="reference"/>: the reference model (adapters disabled; a full fine-tune's is the
+    /// model as it stands, so it is precomputed before training), no graph kept;
+    /// otherwise the policy, whose graph is kept for <see cref="BackwardCompletionLogProbs"/>. <paramref name="dropoutStep"/>
+    /// seeds dropout as in <see cref="LossAndBackward"/>.
+    /// </summary>
+    double[] CompletionLogProbs(int[] inputIds, int[] labels, int batch, int seq, bool reference, long dropoutStep);
+
+    /// <summary>
+    /// Back-propagates Σ_b g_b · ∂logp_b/∂θ through the last policy call of <see cref="CompletionLogProbs"/>, adding to the
+    /// gradients; <paramref name="rowGradients"/> [B] are dL/dlogp_b.
+    /// </summary>
+    void BackwardCompletionLogProbs(float[] rowGradients);
+
     void ZeroGrad();
 
     /// <summary>Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before.</summary>

@@ -8,11 +8,11 @@ using Workbench.Formats;
 namespace Workbench.Training;
 
 /// <summary>
-/// The supervised fine-tuning loop, as transformers' Trainer runs it on one device. Each optimizer step takes
-/// <c>gradient_accumulation_steps</c> micro-batches from the seeded data stream; each micro-batch's loss is the
-/// mean next-token loss over its non-ignored targets (<see cref="CausalLmLoss"/>), back-propagated scaled by
-/// 1/accumulation; then the global gradient norm is clipped, the learning rate set from the schedule, and AdamW
-/// steps. Training is deterministic: no randomness but the seeded data order and the seeded dropout masks, so two
+/// The training loop, as transformers' Trainer runs it on one device. Each optimizer step takes
+/// <c>gradient_accumulation_steps</c> micro-batches from the objective's seeded stream; each micro-batch's loss (the
+/// mean next-token loss for fine-tuning, <see cref="LanguageModelingObjective"/>; a DPO or ORPO loss,
+/// <see cref="PreferenceObjective"/>) is back-propagated scaled by 1/accumulation; then the global gradient norm is
+/// clipped, the learning rate set from the schedule, and AdamW steps. Training is deterministic: no randomness but the seeded data order and the seeded dropout masks, so two
 /// runs give the same losses, and a resumed run continues bit for bit. The model is reached only through
 /// <see cref="ITrainableLM"/>, so the loop is the same for every adapter method and every compute backend.
 /// A non-finite loss or gradient norm stops training with <see cref="TrainingDivergedException"/> before the
@@ -22,7 +22,7 @@ public sealed class Trainer
 {
     private readonly TrainingConfig config;
     private readonly ITrainableLM model;
-    private readonly MicroBatcher batcher;
+    private readonly ITrainingObjective objective;
 
     public LrSchedule Schedule { get; }
     public int TotalSteps => Schedule.TotalSteps;
@@ -36,15 +36,22 @@ public sealed class Trainer
     public long TrainableParameters => model.TrainableParameters;
     public long TotalParameters => model.TotalParameters;
 
+    /// <summary>Supervised fine-tuning on <paramref name="examples"/>.</summary>
     /// <param name="model">A model prepared for training (adapter added or parameters unfrozen).</param>
     public Trainer(TrainingConfig config, ITrainableLM model, IReadOnlyList<TrainingExample> examples, int padId)
+        : this(config, model, examples.Count == 0 ? throw new ArgumentException("Trainer: no training examples")
+            : new LanguageModelingObjective(examples, config.MicroBatchSize, padId, config.Seed))
+    {
+    }
+
+    /// <param name="model">A model prepared for training (adapter added or parameters unfrozen).</param>
+    public Trainer(TrainingConfig config, ITrainableLM model, ITrainingObjective objective)
     {
         this.config = config;
         this.model = model;
-        if (examples.Count == 0) throw new ArgumentException("Trainer: no training examples");
-        batcher = new MicroBatcher(examples, config.MicroBatchSize, padId, (ulong)config.Seed);
+        this.objective = objective;
         int total = config.MaxSteps > 0 ? config.MaxSteps
-            : Math.Max(1, (int)Math.Floor(config.NumTrainEpochs * batcher.BatchesPerEpoch / config.GradientAccumulationSteps));
+            : Math.Max(1, (int)Math.Floor(config.NumTrainEpochs * objective.BatchesPerEpoch / config.GradientAccumulationSteps));
         Schedule = new LrSchedule(config.LrSchedulerType, config.LearningRate, LrSchedule.WarmupFor(config, total), total);
         State = new TrainerState(0, 0, 0, config.Seed, 0);
     }
@@ -101,7 +108,7 @@ public sealed class Trainer
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
             var watch = Stopwatch.StartNew();
             int step = State.GlobalStep + 1;
-            var batches = new List<Batch>(config.GradientAccumulationSteps);
+            var batches = new List<IMicroBatch>(config.GradientAccumulationSteps);
             (int Epoch, int Index) next = default;
             for (int k = 0; k < config.GradientAccumulationSteps; k++)
             {
@@ -111,7 +118,7 @@ public sealed class Trainer
             }
 
             model.ZeroGrad();
-            var (loss, stepTokens) = AccumulateGradients(batches, step);
+            var (loss, stepTokens, metrics) = Accumulate(batches, step);
             float norm = model.ClipGradNorm(config.MaxGradNorm > 0 ? (float)config.MaxGradNorm : float.PositiveInfinity);
             if (!float.IsFinite(norm))
                 throw new TrainingDivergedException(step, $"step {step}: gradient norm is {norm}; stopped before the update, nothing saved");
@@ -124,8 +131,8 @@ public sealed class Trainer
             tokens += stepTokens;
             lastLoss = loss;
             State = new TrainerState(step, next.Epoch, next.Index, config.Seed, State.ElapsedSeconds + seconds);
-            var entry = new StepLog(step, TotalSteps, (double)step * config.GradientAccumulationSteps / batcher.BatchesPerEpoch,
-                loss, lr, norm, stepTokens, seconds, stepTokens / seconds, State.ElapsedSeconds, PeakWorkingSet());
+            var entry = new StepLog(step, TotalSteps, (double)step * config.GradientAccumulationSteps / objective.BatchesPerEpoch,
+                loss, lr, norm, stepTokens, seconds, stepTokens / seconds, State.ElapsedSeconds, PeakWorkingSet(), metrics);
             if (step % config.LoggingSteps == 0 || step == TotalSteps) log.Append(entry);
             if (config.SaveSteps > 0 && step % config.SaveSteps == 0 && step < TotalSteps) lastCheckpoint = Save();
             OnStep?.Invoke(entry);
@@ -147,23 +154,36 @@ public sealed class Trainer
     /// <summary>
     /// Forward and backward over one optimizer step's micro-batches: each micro-batch's mean loss is
     /// back-propagated with the seed 1/accumulation, so gradients add up to the mean of the micro-batch means
-    /// (transformers' normalisation). Returns that mean loss and the non-padding token count. Throws
+    /// (transformers' normalisation). Returns that mean loss, the non-padding token count and the mean of each
+    /// metric over the micro-batches (null when the objective logs none). Throws
     /// <see cref="TrainingDivergedException"/> on a non-finite loss before any backward of that micro-batch.
     /// </summary>
-    internal (double Loss, int Tokens) AccumulateGradients(IReadOnlyList<Batch> batches, int step)
+    private (double Loss, int Tokens, IReadOnlyDictionary<string, double>? Metrics) Accumulate(IReadOnlyList<IMicroBatch> batches, int step)
     {
         double loss = 0;
         int tokens = 0;
+        Dictionary<string, double>? metrics = null;
         for (int k = 0; k < batches.Count; k++)
         {
-            var b = batches[k];
-            double value = model.LossAndBackward(b.InputIds, b.Labels, b.BatchSize, b.Length, 1f / batches.Count, (long)step * batches.Count + k);
-            if (!double.IsFinite(value))
+            var result = batches[k].ForwardBackward(model, 1f / batches.Count, (long)step * batches.Count + k);
+            if (!double.IsFinite(result.Loss))
                 throw new TrainingDivergedException(step,
-                    $"step {step}: loss is {value} on micro-batch {k + 1} of {batches.Count}; stopped before the update, nothing saved");
-            loss += value / batches.Count;
-            tokens += batches[k].AttentionMask.Sum();
+                    $"step {step}: loss is {result.Loss} on micro-batch {k + 1} of {batches.Count}; stopped before the update, nothing saved");
+            loss += result.Loss / batches.Count;
+            tokens += batches[k].Tokens;
+            foreach (var (name, value) in result.Metrics ?? new Dictionary<string, double>())
+            {
+                metrics ??= [];
+                metrics[name] = metrics.GetValueOrDefault(name) + value / batches.Count;
+            }
         }
+        return (loss, tokens, metrics);
+    }
+
+    /// <summary>Supervised micro-batches through <see cref="Accumulate"/>: their mean loss and token count.</summary>
+    internal (double Loss, int Tokens) AccumulateGradients(IReadOnlyList<Batch> batches, int step)
+    {
+        var (loss, tokens, _) = Accumulate(batches.Select(b => (IMicroBatch)new LanguageModelingObjective.Step(b)).ToList(), step);
         return (loss, tokens);
     }
 
@@ -180,15 +200,15 @@ public sealed class Trainer
     }
 
     /// <summary>Micro-batches from (epoch, index) on, across epochs, each with the position after it.</summary>
-    private IEnumerable<(Batch Batch, (int Epoch, int Index) Next)> MicroBatches(int epoch, int index)
+    private IEnumerable<(IMicroBatch Batch, (int Epoch, int Index) Next)> MicroBatches(int epoch, int index)
     {
         for (; ; epoch++, index = 0)
         {
             int i = 0;
-            foreach (var batch in batcher.Epoch(epoch))
+            foreach (var batch in objective.Epoch(epoch))
             {
                 if (i++ < index) continue;
-                yield return (batch, i == batcher.BatchesPerEpoch ? (epoch + 1, 0) : (epoch, i));
+                yield return (batch, i == objective.BatchesPerEpoch ? (epoch + 1, 0) : (epoch, i));
             }
         }
     }

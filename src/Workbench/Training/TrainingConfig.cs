@@ -1,15 +1,21 @@
 using System.ComponentModel;
 using Workbench.Adapters;
+using Workbench.Data.Preferences;
 using Workbench.Quantization;
 
 namespace Workbench.Training;
 
-/// <summary>How the base model is adapted: LoRA, IA3, or none (full fine-tuning, the baseline).</summary>
 /// <summary>transformers' <c>torch_dtype</c> for the frozen base: the file's dtype (auto) or a conversion.</summary>
 public enum BaseDType { Auto, Float32, Bfloat16, Float16 }
 
 /// <summary>transformers' <c>lr_scheduler_type</c> values we implement.</summary>
 public enum LrSchedulerType { Constant, Linear, Cosine }
+
+/// <summary>What a run optimises: the next-token loss on instruction data, or a preference loss on chosen/rejected pairs.</summary>
+public enum TrainingMethod { Sft, Dpo, Orpo }
+
+/// <summary>TRL's DPO <c>loss_type</c> values we implement.</summary>
+public enum DpoLossType { Sigmoid, Ipo }
 
 /// <summary>
 /// One flat record of every training knob, named as Hugging Face's TrainingArguments / PEFT configs name them
@@ -18,6 +24,9 @@ public enum LrSchedulerType { Constant, Linear, Cosine }
 /// </summary>
 public sealed record TrainingConfig
 {
+    [Description("sft (instruction data), dpo or orpo (preference pairs: prompt/chosen/rejected, TRL's formats)")]
+    public TrainingMethod Method { get; init; } = TrainingMethod.Sft;
+
     [Description("base model directory: config.json, model.safetensors and a tokenizer")]
     public string BaseModel { get; init; } = "";
 
@@ -45,10 +54,10 @@ public sealed record TrainingConfig
     [Description("module names to adapt (comma-separated), or all-linear; empty: the method's PEFT defaults for the model type")]
     public string[] TargetModules { get; init; } = [];
 
-    [Description("instruction data: a JSON array or JSONL file")]
+    [Description("instruction data (sft) or preference pairs (dpo, orpo): a JSON array or JSONL file")]
     public string Data { get; init; } = "";
 
-    [Description("prompt template: alpaca, koalpaca, ia3-seed, or a format with {field}s and the split marker {|}")]
+    [Description("prompt template: alpaca, koalpaca, ia3-seed, or a format with {field}s and the split marker {|} (dpo/orpo: for conversations when the model has no chat template)")]
     public string Template { get; init; } = "alpaca";
 
     [Description("skip malformed records (warning) instead of failing")]
@@ -62,6 +71,27 @@ public sealed record TrainingConfig
 
     [Description("loss on completion tokens only")]
     public bool CompletionOnly { get; init; } = true;
+
+    [Description("dpo/orpo: the prompt keeps its last N tokens (TRL 0.28.0 max_prompt_length); 0: no limit")]
+    public int MaxPromptLength { get; init; } = 512;
+
+    [Description("dpo/orpo: each completion keeps its first N tokens; 0: no limit")]
+    public int MaxCompletionLength { get; init; }
+
+    [Description("dpo/orpo: keep_end or keep_start, which end of prompt + completion survives max_length")]
+    public TruncationMode TruncationMode { get; init; } = TruncationMode.KeepEnd;
+
+    [Description("dpo: β, how far the policy may move from the reference (IPO's τ); orpo: λ, the weight of the odds-ratio term")]
+    public double Beta { get; init; } = 0.1;
+
+    [Description("dpo: sigmoid (the DPO paper's loss) or ipo")]
+    public DpoLossType LossType { get; init; } = DpoLossType.Sigmoid;
+
+    [Description("dpo sigmoid: ε, the assumed probability that a preference label is flipped (conservative DPO)")]
+    public double LabelSmoothing { get; init; }
+
+    [Description("dpo: compute the reference log-probs once before training instead of a reference forward every step")]
+    public bool PrecomputeRefLogProbs { get; init; }
 
     [Description("sequences per micro-batch")]
     public int MicroBatchSize { get; init; } = 4;
@@ -140,6 +170,13 @@ public sealed record TrainingConfig
         Require(WeightDecay >= 0, "weight_decay", $"must be >= 0, got {WeightDecay}");
         Require(SaveSteps >= 0, "save_steps", $"must be >= 0, got {SaveSteps}");
         Require(LoggingSteps > 0, "logging_steps", $"must be positive, got {LoggingSteps}");
+        Require(MaxPromptLength >= 0, "max_prompt_length", $"must be >= 0, got {MaxPromptLength}");
+        Require(MaxCompletionLength >= 0, "max_completion_length", $"must be >= 0, got {MaxCompletionLength}");
+        Require(Beta > 0 && double.IsFinite(Beta), "beta", $"must be positive, got {Beta}");
+        Require(LabelSmoothing is >= 0 and < 0.5, "label_smoothing", $"must be in [0, 0.5), got {LabelSmoothing}");
+        Require(Method == TrainingMethod.Sft || !Packing, "packing", "applies to sft only: preference pairs are not packed");
+        Require(Method != TrainingMethod.Dpo || Adapter != AdapterMethod.None || PrecomputeRefLogProbs, "precompute_ref_log_probs",
+            "must be true for dpo with adapter none: the reference is the base with the adapter disabled, and a full fine-tune has none");
         return this;
     }
 }

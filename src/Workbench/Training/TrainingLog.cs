@@ -10,25 +10,34 @@ namespace Workbench.Training;
 /// <param name="GradNorm">Global L2 norm of the accumulated gradient before clipping.</param>
 /// <param name="Tokens">Non-padding tokens in the step's micro-batches.</param>
 /// <param name="Epoch">Micro-batches consumed / micro-batches per epoch.</param>
+/// <param name="Metrics">The objective's own values by TRL's names (<c>rewards/margins</c>, ...), mean over the step's micro-batches; null for fine-tuning.</param>
 public sealed record StepLog(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double GradNorm,
-    int Tokens, double StepSeconds, double TokensPerSecond, double ElapsedSeconds, long PeakWorkingSetBytes)
+    int Tokens, double StepSeconds, double TokensPerSecond, double ElapsedSeconds, long PeakWorkingSetBytes,
+    IReadOnlyDictionary<string, double>? Metrics = null)
 {
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
     {
-        ["step"] = Step,
-        ["epoch"] = Math.Round(Epoch, 4),
-        ["loss"] = Loss,
-        ["learning_rate"] = LearningRate,
-        ["grad_norm"] = GradNorm,
-        ["tokens"] = Tokens,
-        ["step_seconds"] = StepSeconds,
-        ["tokens_per_second"] = TokensPerSecond,
-        ["elapsed_seconds"] = ElapsedSeconds,
-        ["peak_working_set_bytes"] = PeakWorkingSetBytes,
-    };
+        var o = new JsonObject
+        {
+            ["step"] = Step,
+            ["epoch"] = Math.Round(Epoch, 4),
+            ["loss"] = Loss,
+            ["learning_rate"] = LearningRate,
+            ["grad_norm"] = GradNorm,
+            ["tokens"] = Tokens,
+            ["step_seconds"] = StepSeconds,
+            ["tokens_per_second"] = TokensPerSecond,
+            ["elapsed_seconds"] = ElapsedSeconds,
+            ["peak_working_set_bytes"] = PeakWorkingSetBytes,
+        };
+        foreach (var (name, value) in Metrics ?? new Dictionary<string, double>()) o[name] = value;
+        return o;
+    }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"step {Step}/{TotalSteps}  loss {Loss:F4}  lr {LearningRate:E2}  grad_norm {GradNorm:F3}  {TokensPerSecond:F0} tok/s  {ElapsedSeconds:F1}s  peak {PeakWorkingSetBytes / 1048576.0:F0} MiB");
+        $"step {Step}/{TotalSteps}  loss {Loss:F4}  lr {LearningRate:E2}  grad_norm {GradNorm:F3}  {TokensPerSecond:F0} tok/s  {ElapsedSeconds:F1}s  peak {PeakWorkingSetBytes / 1048576.0:F0} MiB")
+        + (Metrics is { } m && m.TryGetValue("rewards/accuracies", out var acc) && m.TryGetValue("rewards/margins", out var margin)
+            ? string.Create(CultureInfo.InvariantCulture, $"  reward acc {acc:F2}  margin {margin:F4}") : "");
 }
 
 /// <summary>What a finished (or cancelled) run reports; also written to <c>&lt;out&gt;/train_summary.json</c>.</summary>

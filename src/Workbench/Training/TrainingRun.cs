@@ -1,25 +1,30 @@
 using Workbench.Adapters;
 using Workbench.Backends;
 using Workbench.Data;
+using Workbench.Data.Preferences;
 using Workbench.Engine;
 using Workbench.Formats;
 using Workbench.Models;
 using Workbench.Quantization;
 using Workbench.Tokenizers;
+using Workbench.Training.Preference;
 
 namespace Workbench.Training;
 
 /// <summary>
-/// A run assembled from its config: the tokenizer from <c>base_model</c>, examples loaded and encoded, the base
-/// model prepared for training by a compute backend, and a <see cref="Trainer"/> ready (resumed when a checkpoint
-/// is given).
+/// A run assembled from its config: the tokenizer from <c>base_model</c>, examples (or preference pairs) loaded and
+/// encoded, the base model prepared for training by a compute backend, and a <see cref="Trainer"/> ready with the
+/// method's objective (resumed when a checkpoint is given).
 /// </summary>
 public sealed class TrainingRun
 {
     public TrainingConfig Config { get; }
     public ITrainableLM Model { get; }
     public ITokenizer Tokenizer { get; }
+    /// <summary>The fine-tuning sequences (none for a preference run).</summary>
     public IReadOnlyList<TrainingExample> Examples { get; }
+    /// <summary>The preference pairs of a dpo or orpo run (none for fine-tuning).</summary>
+    public IReadOnlyList<PreferenceExample> Pairs { get; }
     public IReadOnlyList<string> AdaptedModules => Model.AdaptedModules;
     public IReadOnlyList<string> Warnings { get; }
     public Trainer Trainer { get; }
@@ -27,9 +32,9 @@ public sealed class TrainingRun
     public string? ResumedFrom { get; }
 
     private TrainingRun(TrainingConfig config, ITrainableLM model, ITokenizer tokenizer, List<TrainingExample> examples,
-        List<string> warnings, Trainer trainer, string? resumedFrom)
+        List<PreferenceExample> pairs, List<string> warnings, Trainer trainer, string? resumedFrom)
     {
-        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples;
+        Config = config; Model = model; Tokenizer = tokenizer; Examples = examples; Pairs = pairs;
         Warnings = warnings; Trainer = trainer; ResumedFrom = resumedFrom;
     }
 
@@ -55,9 +60,18 @@ public sealed class TrainingRun
         try { ModelConfig.Load(config.BaseModel).CheckTokenizer(tokenizer.VocabSize, config.BaseModel); }
         catch (ModelConfigException e) { throw new TrainingConfigException($"base_model: {e.Message}"); }
         var warnings = new List<string>();
-        var examples = TrainingData.Load(config, tokenizer, warnings);
+        bool preference = config.Method != TrainingMethod.Sft;
+        var examples = preference ? [] : TrainingData.Load(config, tokenizer, warnings);
+        var pairs = preference ? PreferenceData.Load(config, tokenizer, warnings) : [];
         var model = Prepare(backend ?? ComputeBackends.Default, config);
-        var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
+        Trainer trainer;
+        if (!preference) trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
+        else
+        {
+            var objective = new PreferenceObjective(pairs, PreferenceData.Loss(config), config.MicroBatchSize, TrainingData.PadId(tokenizer), config.Seed);
+            if (config.PrecomputeRefLogProbs) objective.PrecomputeReference(model);   // before a resume loads trained weights
+            trainer = new Trainer(config, model, objective);
+        }
         output?.Create();
         string? from = null;
         if (resume is not null)
@@ -65,7 +79,7 @@ public sealed class TrainingRun
             from = TrainerCheckpoint.Resolve(resume, config.OutputDir);
             trainer.Resume(TrainerCheckpoint.Load(from));
         }
-        return new TrainingRun(config, model, tokenizer, examples, warnings, trainer, from);
+        return new TrainingRun(config, model, tokenizer, examples, pairs, warnings, trainer, from);
     }
 
     /// <summary>

@@ -131,4 +131,21 @@ public class WorkbenchNotebookTests
         Assert.All(rows, m => Assert.InRange(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), 0, 1e-4));
         Assert.Contains("\"name\":\"merged\"", Html(nb, "chart"));
     }
+
+    [Fact]
+    public void PreferenceTuningBuildsPairsTrainsOrpoAndDpoMergesAndReports()
+    {
+        using var dir = new Support.TempDir();
+        var nb = Run("Preference_Tuning.ipynb", "records=12", "heldout=4", "steps=2", "microBatch=2", $"outDir={dir.Path}");
+        Assert.Matches(@"; \d+ pairs to train on, 4 held out\n$", Stdout(nb, "pairs"));
+        var trained = Html(nb, "train");
+        Assert.Contains("<td>orpo</td>", trained);
+        Assert.Contains("<td>dpo</td><td style=\"text-align:right\">2</td>", trained);
+        Assert.Contains("<td style=\"text-align:right\">0.6931</td>", trained);    // DPO's first loss: ln 2
+        Assert.Contains("Reward margins", Html(nb, "margins-chart"));
+        Assert.Contains("<td>dpo adapter</td>", Html(nb, "heldout"));
+        Assert.Contains("<td>tuned (ORPO, merged)</td>", Html(nb, "compare"));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "orpo-merged", "model.safetensors")));
+        Assert.Contains("<h2>Base vs tuned</h2>", File.ReadAllText(Path.Combine(dir.Path, "report.html")));
+    }
 }

@@ -1,3 +1,4 @@
+using Workbench.Formats;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Workbench.Training;
@@ -55,7 +56,9 @@ public class ExportRecipeTests
         Assert.Equal(config.LoraR, recipe["lora_r"]!.GetValue<int>());
         Assert.Equal(config.Seed, recipe["seed"]!.GetValue<int>());
         Assert.True(File.Exists(Path.Combine(dir.File("recipe"), recipe["data"]!.GetValue<string>())));
-        Assert.Contains("fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer", File.ReadAllText(dir.File("recipe/accelerate/fsdp_full_shard.yaml")));
+        var layer = Workbench.Models.ModelConfig.Load(config.BaseModel).ModelType == "gpt_neox" ? "GPTNeoXLayer" : "LlamaDecoderLayer";
+        Assert.Contains($"fsdp_transformer_layer_cls_to_wrap: {layer}", File.ReadAllText(dir.File("recipe/accelerate/fsdp_full_shard.yaml")));
+        Assert.Equal(EnumSpelling.Name(config.Method), recipe["method"]!.GetValue<string>());
 
         var python = FindPython();
         if (python is null) { Console.Error.WriteLine("python3 not on PATH: train.py compilation not checked"); return; }

@@ -57,6 +57,35 @@ public sealed class ManagedTrainableLM : ITrainableLM
         return value;
     }
 
+    /// <summary>The policy's [B] row sums of the last <see cref="CompletionLogProbs"/> call, graph kept for the backward.</summary>
+    private Tensor? policyRows;
+
+    /// <summary>
+    /// The reference is this model with its adapters disabled. A full fine-tune has none to disable: its reference is the
+    /// model as it stands, which is the base only before the first update (the trainer precomputes it then).
+    /// </summary>
+    public double[] CompletionLogProbs(int[] inputIds, int[] labels, int batch, int seq, bool reference, long dropoutStep)
+    {
+        if (!reference)
+        {
+            if (Peft is not null) Peft.Dropout.Step = dropoutStep;
+            policyRows = RowLogProbs.Compute(Module, inputIds, labels, batch, seq);
+            return Array.ConvertAll(policyRows.ToArray(), v => (double)v);
+        }
+        using var noGrad = GradMode.NoGrad();
+        using var baseOnly = Peft?.DisableAdapters();
+        return Array.ConvertAll(RowLogProbs.Compute(Module, inputIds, labels, batch, seq).ToArray(), v => (double)v);
+    }
+
+    public void BackwardCompletionLogProbs(float[] rowGradients)
+    {
+        var rows = policyRows ?? throw new InvalidOperationException("BackwardCompletionLogProbs: no policy CompletionLogProbs call to back-propagate");
+        if (rowGradients.Length != rows.Numel)
+            throw new ArgumentException($"BackwardCompletionLogProbs: {rowGradients.Length} row gradients for {rows.Numel} rows");
+        policyRows = null;
+        if (rows.RequiresGrad) rows.Backward(Tensor.FromArray(rowGradients, rowGradients.Length));
+    }
+
     public void ZeroGrad() => optimizer.ZeroGrad();
 
     public float ClipGradNorm(float maxNorm) => GradClip.ClipGradNorm(optimizer.Tensors, maxNorm);

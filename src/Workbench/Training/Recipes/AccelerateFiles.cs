@@ -18,7 +18,8 @@ internal static class AccelerateFiles
     /// <summary>
     /// train.py: reads recipe.json, renders the data with the run's template into TRL prompt/completion pairs (the
     /// first variant whose fields are all non-empty, else the last; the text before {|} is the prompt), loads the
-    /// base (quantised by bitsandbytes when asked), wraps it with the PEFT adapter and trains with TRL's SFTTrainer.
+    /// base (quantised by bitsandbytes when asked), wraps it with the PEFT adapter and trains with TRL's SFTTrainer, or
+    /// for preference runs (data in TRL's prompt/chosen/rejected form) with DPOTrainer or ORPOTrainer.
     /// </summary>
     public const string TrainPy = """
         #!/usr/bin/env python3
@@ -36,7 +37,12 @@ internal static class AccelerateFiles
         from datasets import Dataset
         from peft import IA3Config, LoraConfig, prepare_model_for_kbit_training
         from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-        from trl import SFTConfig, SFTTrainer
+        from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
+
+        try:
+            from trl import ORPOConfig, ORPOTrainer
+        except ImportError:  # later TRL releases keep ORPO among the experimental trainers
+            from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
         HERE = os.path.dirname(os.path.abspath(__file__))
         FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -66,6 +72,8 @@ internal static class AccelerateFiles
 
 
         def dataset(cfg):
+            if cfg["method"] != "sft":  # preference pairs, already in TRL's form
+                return Dataset.from_list(load_records(os.path.join(HERE, cfg["data"])))
             pairs, skipped = [], 0
             for n, record in enumerate(load_records(os.path.join(HERE, cfg["data"]))):
                 pair = render(cfg["template"], record)
@@ -118,11 +126,8 @@ internal static class AccelerateFiles
                 tokenizer.pad_token = tokenizer.eos_token
             model, peft_config = model_and_adapter(cfg, base_model)
             bf16 = cfg["torch_dtype"] in ("bfloat16", "auto") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-            sft = SFTConfig(
+            common = dict(
                 output_dir=cfg["output_dir"],
-                max_length=cfg["max_length"],
-                packing=cfg["packing"],
-                completion_only_loss=cfg["completion_only"],
                 per_device_train_batch_size=cfg["micro_batch_size"],
                 gradient_accumulation_steps=cfg["gradient_accumulation_steps"],
                 learning_rate=cfg["learning_rate"],
@@ -143,8 +148,27 @@ internal static class AccelerateFiles
                 fp16=cfg["torch_dtype"] == "float16",
                 report_to="none",
             )
-            trainer = SFTTrainer(model=model, args=sft, train_dataset=dataset(cfg), processing_class=tokenizer,
-                                 peft_config=peft_config)
+            preference = dict(
+                beta=cfg["beta"],
+                max_length=cfg["max_length"],
+                max_prompt_length=cfg["max_prompt_length"],
+                max_completion_length=cfg["max_completion_length"] or None,
+                truncation_mode=cfg["truncation_mode"],
+            )
+            if cfg["method"] == "dpo":
+                args = DPOConfig(**common, **preference, loss_type=cfg["loss_type"], label_smoothing=cfg["label_smoothing"],
+                                 precompute_ref_log_probs=cfg["precompute_ref_log_probs"])
+                trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset(cfg),
+                                     processing_class=tokenizer, peft_config=peft_config)
+            elif cfg["method"] == "orpo":
+                args = ORPOConfig(**common, **preference)
+                trainer = ORPOTrainer(model=model, args=args, train_dataset=dataset(cfg), processing_class=tokenizer,
+                                      peft_config=peft_config)
+            else:
+                args = SFTConfig(**common, max_length=cfg["max_length"], packing=cfg["packing"],
+                                 completion_only_loss=cfg["completion_only"])
+                trainer = SFTTrainer(model=model, args=args, train_dataset=dataset(cfg), processing_class=tokenizer,
+                                     peft_config=peft_config)
             trainer.train()
             final = os.path.join(cfg["output_dir"], "adapter" if peft_config is not None else "model")
             trainer.save_model(final)  # a PEFT folder (adapter_config.json + adapter_model.safetensors), or the whole model

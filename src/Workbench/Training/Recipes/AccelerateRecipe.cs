@@ -66,6 +66,14 @@ public static class AccelerateRecipe
     private static JsonObject Settings(TrainingConfig c, PromptTemplate template, string data, string origin) => new()
     {
         ["source"] = Path.GetFullPath(origin),
+        ["method"] = EnumSpelling.Name(c.Method),
+        ["beta"] = c.Beta,
+        ["loss_type"] = EnumSpelling.Name(c.LossType),
+        ["label_smoothing"] = c.LabelSmoothing,
+        ["max_prompt_length"] = c.MaxPromptLength,
+        ["max_completion_length"] = c.MaxCompletionLength,
+        ["truncation_mode"] = EnumSpelling.Name(c.TruncationMode),
+        ["precompute_ref_log_probs"] = c.PrecomputeRefLogProbs,
         ["base_model"] = c.BaseModel,
         ["adapter"] = EnumSpelling.Name(c.Adapter),
         ["quantization"] = EnumSpelling.Name(c.Quantization),

@@ -5,13 +5,21 @@ public sealed record RecipeMapping(string Key, string Target, bool Supported = t
 
 /// <summary>
 /// Every key of <see cref="TrainingConfig"/> and its place in the exported recipe (transformers TrainingArguments /
-/// TRL SFTConfig, PEFT LoraConfig / IA3Config, bitsandbytes BitsAndBytesConfig, or train.py itself). A test holds
+/// TRL SFTConfig, DPOConfig or ORPOConfig, PEFT LoraConfig / IA3Config, bitsandbytes BitsAndBytesConfig, or train.py itself). A test holds
 /// this table to <see cref="TrainingConfigLoader.Fields"/>, so a new key cannot be forgotten.
 /// </summary>
 public static class RecipeMappings
 {
     public static IReadOnlyList<RecipeMapping> All { get; } =
     [
+        new("method", "sft → TRL SFTTrainer, dpo → DPOTrainer (the reference: the base with the adapter disabled), orpo → ORPOTrainer"),
+        new("beta", "DPOConfig / ORPOConfig(beta)"),
+        new("loss_type", "DPOConfig(loss_type): sigmoid or ipo"),
+        new("label_smoothing", "DPOConfig(label_smoothing)"),
+        new("max_prompt_length", "DPOConfig / ORPOConfig(max_prompt_length)"),
+        new("max_completion_length", "DPOConfig / ORPOConfig(max_completion_length); 0 → None (no limit)"),
+        new("truncation_mode", "DPOConfig / ORPOConfig(truncation_mode): keep_end or keep_start"),
+        new("precompute_ref_log_probs", "DPOConfig(precompute_ref_log_probs)"),
         new("base_model", "from_pretrained(BASE_MODEL): the path written in the run config, or --base-model / a Hub id"),
         new("adapter", "lora → peft.LoraConfig, ia3 → peft.IA3Config, none → full fine-tuning without PEFT"),
         new("quantization", "nf4 / fp4 → BitsAndBytesConfig(load_in_4bit, bnb_4bit_quant_type), int8 → load_in_8bit; int4 has no bitsandbytes type (refused)"),
