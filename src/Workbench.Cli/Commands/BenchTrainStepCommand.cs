@@ -115,7 +115,7 @@ public static class BenchTrainStepCommand
             ? new LlamaForCausalLM(config, WeightSources.Random(seed: 0))
             : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), WeightSources.Random(seed: 0), quant);
         model.GradientCheckpointing = checkpointing;
-        PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.Of(MemoryPlan.AllLinear) });
+        PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.AllLinear });
         var trainable = model.TrainableParameters().ToList();
         var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
         double buildSeconds = build.Elapsed.TotalSeconds;
