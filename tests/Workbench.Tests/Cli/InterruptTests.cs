@@ -185,4 +185,23 @@ public class InterruptTests
         }
         Assert.Empty(Leftovers(dir.Path));
     }
+
+    [Fact]
+    public void AKilledNotebookRunLeavesNoPartOfItsOutputsAndTheRerunWritesThem()
+    {
+        using var dir = new TempDir();
+        var notebook = Path.Combine(RepoPaths.Root, "notebooks", "Hello.ipynb");
+        string executed = dir.File("hello.ipynb"), html = dir.File("hello.html");
+        var args = new[] { "notebook", "run", notebook, "--out", executed, "--html", html };
+        using (var wb = new WbProcess(dir.Path, args))
+        {
+            Assert.True(wb.WaitFor("cell 2"), "the kernel did not start a cell");
+            wb.Signal("KILL");
+            wb.Finish();
+        }
+        Assert.False(File.Exists(executed) || File.Exists(html));
+        Assert.Equal(0, WbProcess.Run(dir.Path, args).Code);
+        Assert.True(File.Exists(executed) && File.Exists(html));
+        Assert.Empty(Leftovers(dir.Path));
+    }
 }
