@@ -69,7 +69,8 @@ public sealed record TrainingSummary(string Method, long TrainableParameters, lo
 
 /// <summary>
 /// <c>&lt;out&gt;/train_log.jsonl</c>, one <see cref="StepLog"/> per line, flushed as written. On resume, lines for
-/// steps after the checkpoint (from a run that went further before stopping) are dropped first.
+/// steps after the checkpoint (from a run that went further before stopping), and a last line a killed process left
+/// half written, are dropped first.
 /// </summary>
 public sealed class TrainingLogFile
 {
@@ -81,8 +82,17 @@ public sealed class TrainingLogFile
         Directory.CreateDirectory(outputDir);
         Path = System.IO.Path.Combine(outputDir, FileName);
         if (!File.Exists(Path)) return;
-        var kept = TextFile.ReadLines(Path).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? 0) <= resumedStep).ToList();
-        File.WriteAllLines(Path, kept);
+        var lines = TextFile.ReadLines(Path).Where(l => l.Length > 0).ToList();
+        var kept = lines.Where((line, i) => StepOf(line, i == lines.Count - 1) is { } step && step <= resumedStep);
+        AtomicFile.WriteAllText(Path, string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    /// <summary>A line's step; null for a last line cut short by a killed process (the step it began is redone).</summary>
+    private int? StepOf(string line, bool last)
+    {
+        try { return JsonNode.Parse(line)?["step"]?.GetValue<int>() ?? 0; }
+        catch (System.Text.Json.JsonException) when (last) { return null; }
+        catch (System.Text.Json.JsonException e) { throw new FormatException($"{Path}: a line that is not JSON ({JsonFile.Reason(e)})"); }
     }
 
     public void Append(StepLog log) => File.AppendAllText(Path, log.ToJson().ToJsonString() + "\n");
