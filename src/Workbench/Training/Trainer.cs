@@ -146,7 +146,7 @@ public sealed class Trainer
         var summary = new TrainingSummary(EnumSpelling.Name(config.Adapter), TrainableParameters, TotalParameters,
             State.GlobalStep, TotalSteps, cancelled, secondsPerStep, stepTimes.Count > 0 ? tokens / stepTimes.Sum() : double.NaN,
             PeakWorkingSet(), lastLoss, lastCheckpoint, config.OutputDir);
-        File.WriteAllText(Path.Combine(config.OutputDir, TrainingSummary.FileName),
+        AtomicFile.WriteAllText(Path.Combine(config.OutputDir, TrainingSummary.FileName),
             summary.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return summary;
     }
