@@ -27,6 +27,7 @@ public class AdapterCommandsTests
     {
         var (code, stdout, _) = Wb("params", RepoPaths.Data("configs/polyglot-ko-5.8b/config.json"), "--r", "16", "--target", "query_key_value", "dense");
         Assert.Equal(0, code);
+        Assert.Equal(stdout, Wb("params", RepoPaths.Data("configs/polyglot-ko-5.8b"), "--r", "16", "--target", "query_key_value,dense").Out);   // commas too
         long trainable = 28L * 16 * (4096 + 12288 + 4096 + 4096);
         Assert.Equal($"trainable params: {trainable:N0} || all params: {5_885_059_072 + trainable:N0} || trainable%: {100.0 * trainable / (5_885_059_072 + trainable):F4}", stdout.Trim());
         var (bad, _, err) = Wb("params", RepoPaths.Data("configs/polyglot-ko-5.8b"), "--target", "nothing_here");

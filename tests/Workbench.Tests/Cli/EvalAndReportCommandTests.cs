@@ -1,3 +1,6 @@
+using Workbench.Models;
+using Workbench.Adapters.Lora;
+using Workbench.Adapters;
 using System.Text.Json.Nodes;
 using Workbench.Cli;
 using Workbench.Tests.Support;
@@ -36,6 +39,19 @@ public class EvalAndReportCommandTests
         Assert.Equal(accuracy, saved["accuracy"]!.GetValue<double>());
         Assert.Equal(3, saved["items"]!.AsArray().Count);
         Assert.Equal(2, saved["items"]![0]!["loglik"]!.AsArray().Count);
+        Assert.False(saved.ContainsKey("adapter"));
+    }
+
+    [Fact]
+    public void EvalWithAnAdapterRecordsIt()
+    {
+        using var dir = new TempDir();
+        var adapter = dir.File("adapter");
+        PeftModel.Create(CausalLM.Load(Model), new LoraConfig { R = 4 }).Save(adapter);
+        var (code, stdout, stderr) = Wb("eval", "fewshot", Model, "--adapter", adapter, "--task", RepoPaths.Data("tasks/nsmc.json"), "--shots", "1",
+            "--samples", "2", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(Path.GetFullPath(adapter), JsonNode.Parse(stdout)!["adapter"]!.GetValue<string>());
     }
 
     [Fact]

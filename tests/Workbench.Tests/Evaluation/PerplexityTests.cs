@@ -57,6 +57,8 @@ public class PerplexityTests
         Assert.Contains("d.jsonl:1", e.Message);
         File.WriteAllText(dir.File("plain.txt"), "one\ntwo\n");
         Assert.Equal(["one\ntwo\n"], Perplexity.ReadDocuments(dir.File("plain.txt")));
+        File.WriteAllText(dir.File("r.tsv"), "id\tdocument\tlabel\n1\t좋다\t1\n2\t\t0\n3\t별로\t0\n");
+        Assert.Equal(["좋다", "별로"], Perplexity.ReadDocuments(dir.File("r.tsv"), column: "document"));   // wb ppl --column
 
         var tokenizer = new CharTokenizer();
         var model = Tiny();
