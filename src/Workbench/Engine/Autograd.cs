@@ -102,7 +102,11 @@ public static class Autograd
     private static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
     {
         if (!leaf.RequiresGrad) return;
-        if (leaf.Grad is null) leaf.Grad = owned && g.IsContiguous && g.DType == DType.F32 ? g : g.Clone();
+        if (leaf.Grad is null)
+        {
+            leaf.Grad = owned && g.IsContiguous && g.DType == DType.F32 ? g : g.Clone();
+            TensorPool.Escape(leaf.Grad);       // it outlives any pool scope backward runs in
+        }
         else AddInPlace(leaf.Grad, g);
     }
 

@@ -35,10 +35,12 @@ public sealed partial class Tensor
     // ---- factories -------------------------------------------------------------------------------
 
     public static Tensor Empty(DType dtype, params int[] shape) => new(Storage.Allocate(dtype, Engine.Shape.Numel(shape)), shape);
-    public static Tensor Zeros(params int[] shape) => Empty(DType.F32, shape);
+
+    /// <summary>fp32 zeros (from <see cref="TensorPool"/> inside a pool scope).</summary>
+    public static Tensor Zeros(params int[] shape) => new(new F32Storage(TensorPool.Rent(checked((int)Engine.Shape.Numel(shape)), clear: true)), shape);
 
     /// <summary>fp32 with unspecified contents, for an op's output that its kernel writes in full (no zeroing pass).</summary>
-    internal static Tensor Uninitialized(params int[] shape) => new(new F32Storage(GC.AllocateUninitializedArray<float>(checked((int)Engine.Shape.Numel(shape)))), shape);
+    internal static Tensor Uninitialized(params int[] shape) => new(new F32Storage(TensorPool.Rent(checked((int)Engine.Shape.Numel(shape)), clear: false)), shape);
 
     public static Tensor Full(float value, params int[] shape)
     {
@@ -118,9 +120,15 @@ public sealed partial class Tensor
     public float[] ToArray()
     {
         var result = GC.AllocateUninitializedArray<float>(checked((int)Numel));   // every element is written below
-        if (IsContiguous) { Storage.ReadFloat(Offset, result); return result; }
-        GatherStrided(result);
+        CopyTo(result);
         return result;
+    }
+
+    /// <summary>All elements in logical order, widened to fp32, into <paramref name="result"/> (Numel floats).</summary>
+    internal void CopyTo(float[] result)
+    {
+        if (IsContiguous) { Storage.ReadFloat(Offset, result.AsSpan(0, checked((int)Numel))); return; }
+        GatherStrided(result);
     }
 
     /// <summary>Copies a strided view into row-major order, one innermost run at a time.</summary>
@@ -191,11 +199,11 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType && IsContiguous) return this;
-        var values = ToArray();
+        ReadOnlySpan<float> values = IsContiguous && Storage is F32Storage own ? own.Data.AsSpan((int)Offset, (int)Numel) : ToArray();
         var result = Empty(dtype, (int[])Shape.Clone());
         switch (result.Storage)
         {
-            case F32Storage f: values.CopyTo(f.Data, 0); break;
+            case F32Storage f: values.CopyTo(f.Data); break;
             case F16Storage h: TensorPrimitives.ConvertToHalf(values, h.Data); break;
             case BF16Storage b: for (int i = 0; i < values.Length; i++) b.Data[i] = DTypeInfo.FloatToBF16(values[i]); break;
             case I8Storage s: for (int i = 0; i < values.Length; i++) s.Data[i] = (sbyte)Math.Clamp(MathF.Round(values[i]), -128, 127); break;

@@ -12,15 +12,20 @@ public delegate Tensor WeightSource(string name, int[] shape);
 public static class WeightSources
 {
     /// <summary>
-    /// Synthetic weights like transformers' init: N(0, std²) for matrices, ones for norm weights, zeros
-    /// for biases; stored in <paramref name="dtype"/>. The same in every process for a seed and a parameter name.
+    /// Synthetic weights like transformers' init: N(0, std²) for matrices (<see cref="NormalNoise"/>, keyed by the
+    /// seed and the name, made on all cores), ones for norm weights, zeros for biases; stored in <paramref name="dtype"/>.
+    /// The same in every process for a seed and a parameter name.
     /// </summary>
     public static WeightSource Random(int seed, float std = 0.02f, DType dtype = DType.F32) => (name, shape) =>
     {
         Tensor t;
         if (name.EndsWith(".bias")) t = Tensor.Zeros(shape);
         else if (shape.Length == 1) t = Tensor.Ones(shape);
-        else t = Tensor.Randn(new Random(unchecked((int)StableHash.Combine(seed, StableHash.Of(name), 0))), std, shape);
+        else
+        {
+            t = Tensor.Uninitialized(shape);
+            NormalNoise.Fast(StableHash.Combine(seed, StableHash.Of(name), 0), std, t.Span);
+        }
         return dtype == DType.F32 ? t : t.To(dtype);
     };
 

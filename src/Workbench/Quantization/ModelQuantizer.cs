@@ -12,9 +12,10 @@ namespace Workbench.Quantization;
 /// fp32: the model is first constructed with zero-stride placeholders for its matrices (no memory), then each
 /// placeholder is filled from the weight source — a matrix of a linear layer is generated or read, quantised
 /// and dropped before the next. A Llama-2-7B shape thus needs ~3.9 GB, never its 27 GB of fp32 weights.
-/// The dropped fp32 copies are garbage the runtime would otherwise let pile up (gigabytes, since the live heap
-/// is large): every <see cref="CollectEveryBytes"/> of them the GC is asked to reclaim, and at the end to
-/// return all free memory to the system.
+/// A generated matrix (<see cref="WeightSources.Random"/>) is made in a <see cref="TensorPool"/> scope, so the next
+/// matrix of its shape reuses its array. Copies read from a checkpoint are garbage the runtime would otherwise let
+/// pile up (gigabytes, since the live heap is large): every <see cref="CollectEveryBytes"/> of them the GC is asked
+/// to reclaim, and at the end to return all free memory to the system.
 /// </summary>
 public static class ModelQuantizer
 {
@@ -45,6 +46,17 @@ public static class ModelQuantizer
     public static T Build<T>(Func<WeightSource, T> construct, WeightSource weights, QuantOptions? options,
         Func<string, QuantizedLinear?>? stored = null) where T : Module
     {
+        var model = Fill(construct, weights, options, stored);
+        // Collected here, not inside Fill: its frame may still reference the last dropped copies.
+        TensorPool.Clear();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        return model;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static T Fill<T>(Func<WeightSource, T> construct, WeightSource weights, QuantOptions? options,
+        Func<string, QuantizedLinear?>? stored) where T : Module
+    {
         var model = construct((name, shape) => shape.Length == 2 ? Placeholder(shape) : weights(name, shape));
         var keep = options?.KeptDType ?? DType.F32;
         var skip = options?.SkipModules ?? [];
@@ -53,6 +65,7 @@ public static class ModelQuantizer
         long dropped = 0;
         void Dropped(Tensor t)
         {
+            if (TensorPool.Holds(t)) return;         // reused, not garbage
             dropped += t.Numel * 4;
             if (dropped < CollectEveryBytes) return;
             GC.Collect();
@@ -61,27 +74,31 @@ public static class ModelQuantizer
         foreach (var (path, module) in modules.Where(m => m.Module is not Linear || IsSkipped(m.Path, skip)))
             foreach (var (name, tensor) in module.NamedParameters().Where(p => !p.Name.Contains('.') && IsPlaceholder(p.Tensor)).ToList())
             {
+                using var scope = TensorPool.Begin();
                 var loaded = weights(Join(path, name), tensor.Shape);
                 var kept = Stored(loaded, keep);
+                TensorPool.Escape(kept);
                 module.SetParameter(name, kept);
                 if (!ReferenceEquals(kept, loaded)) Dropped(loaded);
             }
+        TensorPool.Clear();                          // the embeddings' fp32 arrays are larger than any matrix below
         foreach (var (path, module) in modules)
         {
             if (module is not Linear linear || !IsPlaceholder(linear.Weight)) continue;
             var layer = stored?.Invoke(path);
             if (layer is null)
             {
+                // A generated weight's fp32 array is pooled: the next matrix of the same shape reuses it.
+                using var scope = TensorPool.Begin();
                 var weight = weights(path + ".weight", linear.Weight.Shape);
                 layer = options is null ? null : QuantizeLayer(weight, linear.Bias, options);
-                if (layer is null) { linear.SetParameter("weight", weight); continue; }
+                if (layer is null) { TensorPool.Escape(weight); linear.SetParameter("weight", weight); continue; }
                 Dropped(weight);
             }
             if (layer.InFeatures != linear.InFeatures || layer.OutFeatures != linear.OutFeatures)
                 throw new ShapeException("ModelQuantizer.Build", $"stored layer '{path}' is [{layer.OutFeatures}, {layer.InFeatures}], expected {Shape.Format(linear.Weight.Shape)}");
             model.ReplaceModule(path, layer);
         }
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return model;
     }
 

@@ -47,7 +47,8 @@ public static partial class Ops
     public static Tensor Contiguous(this Tensor x)
     {
         if (x.IsContiguous && x.DType == DType.F32) return x;
-        var y = Tensor.FromArray(x.ToArray(), (int[])x.Shape.Clone());
+        var y = Tensor.Uninitialized((int[])x.Shape.Clone());
+        x.CopyTo(y.Data);
         return Autograd.Record(y, "Contiguous", [x], g => [g]);
     }
 
