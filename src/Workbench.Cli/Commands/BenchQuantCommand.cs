@@ -23,7 +23,12 @@ public static class BenchQuantCommand
         var repeat = new Option<int>("--repeat") { Description = "timed runs; the fastest counts", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        var cmd = new Command("quant", "Block-wise quantisation speed and error on N(0,1) data") { type, blockSize, doubleQuant, n, repeat, seed, json };
+        var matmul = new Option<int>("--matmul-tokens")
+        {
+            Description = "also time x·Wᵀ and its input gradient for 4-bit weights of Llama-2-7B's shapes with this many rows of x: " +
+                          "the layer (dequantised tile by tile inside the product) against dequantising all of W first and one GEMM",
+        };
+        var cmd = new Command("quant", "Block-wise quantisation speed and error on N(0,1) data") { type, blockSize, doubleQuant, n, repeat, seed, json, matmul };
         cmd.SetAction(pr =>
         {
             if (!EnumSpelling.TryParse(typeof(QuantType), pr.GetValue(type)!, out var quantType))
@@ -35,6 +40,8 @@ public static class BenchQuantCommand
             {
                 var result = Run((QuantType)quantType!, pr.GetValue(blockSize), pr.GetValue(doubleQuant),
                     pr.GetValue(n), pr.GetValue(repeat), pr.GetValue(seed));
+                if (pr.GetValue(matmul) > 0)
+                    result["matmul"] = Matmul((QuantType)quantType!, pr.GetValue(blockSize), pr.GetValue(doubleQuant), pr.GetValue(matmul), pr.GetValue(repeat));
                 if (pr.GetValue(json)) CliOutput.WriteJson(result);
                 else foreach (var (key, value) in result) Console.WriteLine($"{key,-20} {value}");
                 return 0;
@@ -81,6 +88,43 @@ public static class BenchQuantCommand
             ["max_error"] = max,
             ["bits_per_parameter"] = q.BitsPerParameter,
         };
+    }
+
+    /// <summary>
+    /// For each weight shape [out, in] of a Llama-2-7B layer: seconds of y = x·Wᵀ plus dx = dy·W through the quantised layer
+    /// (W dequantised a tile at a time inside the product) and through dequantising all of W into fp32 first, then
+    /// the same two GEMMs; the two timed in turns, best of <paramref name="repeat"/>. tiled_over_dequant_first ≤ 1
+    /// means the layer is at least as fast.
+    /// </summary>
+    public static JsonArray Matmul(QuantType type, int blockSize, bool doubleQuant, int tokens, int repeat)
+    {
+        var rows = new JsonArray();
+        foreach (var (outF, inF) in new[] { (4096, 4096), (11008, 4096), (4096, 11008) })
+        {
+            var layer = ModelQuantizer.QuantizeLayer(Tensor.Randn(new Random(1), 0.02f, outF, inF), null,
+                new QuantOptions { Type = type, BlockSize = blockSize, DoubleQuant = doubleQuant });
+            var x = Tensor.Randn(new Random(2), 1f, tokens, inF);
+            x.RequiresGrad = true;
+            var dy = Tensor.Randn(new Random(3), 1f, tokens, outF);
+            void Tiled() { x.Grad = null; layer.Forward(x).Backward(dy); }
+            void DequantFirst() { x.Grad = null; Ops.Linear(x, layer.Weight.Dequantize()).Backward(dy); }
+            Tiled(); DequantFirst();                                              // warm-up (JIT, pools)
+            double tiled = double.MaxValue, first = double.MaxValue;
+            for (int r = 0; r < repeat; r++)
+            {
+                tiled = Math.Min(tiled, Best(1, Tiled));
+                first = Math.Min(first, Best(1, DequantFirst));
+            }
+            double flops = 2.0 * 2 * tokens * outF * inF;
+            rows.Add(new JsonObject
+            {
+                ["out"] = outF, ["in"] = inF, ["tokens"] = tokens,
+                ["tiled_ms"] = Math.Round(tiled * 1e3, 2), ["dequant_first_ms"] = Math.Round(first * 1e3, 2),
+                ["tiled_gflops"] = Math.Round(flops / tiled / 1e9, 1),
+                ["tiled_over_dequant_first"] = Math.Round(tiled / first, 3),
+            });
+        }
+        return rows;
     }
 
     private static double Best(int repeat, Action action)

@@ -43,6 +43,11 @@ public static class BenchTrainStepCommand
         var doubleQuant = new Option<bool>("--double-quant") { Description = "double-quantise the 4-bit absmax" };
         var optim = new Option<string>("--optim") { Description = $"optimizer: {string.Join(", ", Optimizers.Names)}", DefaultValueFactory = _ => "adamw_torch" };
         var warmup = new Option<int>("--warmup") { Description = "untimed steps before the timed ones", DefaultValueFactory = _ => 1 };
+        var frozenDtype = new Option<string>("--frozen-dtype")
+        {
+            Description = "storage of the frozen matrices without --load-in-4bit/8bit: f32, bf16 or f16 (widened inside the GEMM's packing)",
+            DefaultValueFactory = _ => "f32",
+        };
         var heapLimit = new Option<double>("--heap-limit-gb")
         {
             Description = "cap the managed heap (GCHeapHardLimit) so the GC reclaims garbage before the process grows; 0: no cap",
@@ -50,7 +55,7 @@ public static class BenchTrainStepCommand
         var cmd = new Command("train-step", "Time a LoRA training step of a Llama-shaped model with random weights")
         {
             arch, hidden, ffn, heads, kvHeads, layers, vocab, batch, seq, loraR, loraAlpha, steps, checkpointing, json,
-            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, heapLimit,
+            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, frozenDtype, heapLimit,
         };
         cmd.SetAction(pr =>
         {
@@ -60,6 +65,8 @@ public static class BenchTrainStepCommand
             if (h % nh != 0) return CliOutput.Fail($"bench train-step: --hidden {h} is not divisible by --heads {nh}");
             if (!Optimizers.Names.Contains(pr.GetValue(optim))) return CliOutput.Fail($"bench train-step: unknown --optim '{pr.GetValue(optim)}' ({string.Join(", ", Optimizers.Names)})");
             if (pr.GetValue(steps) < 1 || pr.GetValue(warmup) < 0) return CliOutput.Fail("bench train-step: --steps must be ≥ 1 and --warmup ≥ 0");
+            if (pr.GetValue(frozenDtype) is not { } frozenName || !FrozenDTypes.TryGetValue(frozenName, out var frozen))
+                return CliOutput.Fail($"bench train-step: --frozen-dtype must be f32, bf16 or f16, not '{pr.GetValue(frozenDtype)}'");
             QuantOptions? quant;
             ModelConfig config;
             try
@@ -72,13 +79,15 @@ public static class BenchTrainStepCommand
             if (config.ModelType != "llama") return CliOutput.Fail($"bench train-step: {config.Source}: model_type '{config.ModelType}' (supported: llama)");
             if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
             var result = Run(config, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(loraR), pr.GetValue(loraAlpha),
-                pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup));
+                pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup), frozen);
             if (pr.GetValue(json)) CliOutput.WriteJson(result);
             else foreach (var (k, v) in result) Console.WriteLine($"{k,-26} {v}");
             return 0;
         });
         return cmd;
     }
+
+    private static readonly Dictionary<string, DType> FrozenDTypes = new() { ["f32"] = DType.F32, ["bf16"] = DType.BF16, ["f16"] = DType.F16 };
 
     /// <summary>
     /// Every tensor is a managed array, so the garbage of a step (each layer's temporaries) is reclaimed only when
@@ -108,12 +117,15 @@ public static class BenchTrainStepCommand
     };
 
     public static JsonObject Run(ModelConfig config, int batch, int seq, int r, float alpha, int steps, bool checkpointing,
-        QuantOptions? quant = null, string optim = "adamw_torch", int warmup = 1)
+        QuantOptions? quant = null, string optim = "adamw_torch", int warmup = 1, DType frozen = DType.F32)
     {
         var build = Stopwatch.StartNew();
+        var random = WeightSources.Random(seed: 0);
+        // the frozen matrices (not the norms) in the storage dtype asked for, as a bf16/f16 checkpoint would hold them
+        WeightSource stored = (name, shape) => random(name, shape) is var t && t.Rank == 2 ? t.To(frozen) : t;
         var model = quant is null
-            ? new LlamaForCausalLM(config, WeightSources.Random(seed: 0))
-            : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), WeightSources.Random(seed: 0), quant);
+            ? new LlamaForCausalLM(config, stored)
+            : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), random, quant);
         model.GradientCheckpointing = checkpointing;
         PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.AllLinear });
         var trainable = model.TrainableParameters().ToList();
@@ -162,7 +174,7 @@ public static class BenchTrainStepCommand
         var planOptions = new PlanOptions
         {
             Method = AdapterMethod.Lora, Quantization = quant, Rank = r, Seq = seq, Batch = batch,
-            GradientCheckpointing = checkpointing, Optimizer8bit = optimizer is AdamW8bit, FrozenBytes = 4,
+            GradientCheckpointing = checkpointing, Optimizer8bit = optimizer is AdamW8bit, FrozenBytes = DTypeInfo.SizeOf(frozen),
         };
         return new JsonObject
         {
@@ -170,6 +182,7 @@ public static class BenchTrainStepCommand
             ["threads"] = Par.Threads,
             ["model"] = Path.GetFileName(Path.GetDirectoryName(config.Source)) is { Length: > 0 } name ? name : "synthetic",
             ["quantization"] = quant?.ToString() ?? "none",
+            ["frozen_dtype"] = quant is null ? frozen.ToString().ToLowerInvariant() : null,
             ["optimizer"] = optim,
             ["seconds_per_step"] = seconds,
             ["cpu_seconds_per_step"] = cpuTimes[cpuTimes.Count / 2],

@@ -54,9 +54,17 @@ public static class Autograd
     }
 
     /// <summary>
+    /// New managed memory backward may allocate before it has the garbage collector reclaim what it freed. Activations
+    /// and gradients die node by node as the graph is walked; left to its own budgets the collector lets gigabytes of
+    /// them pile up once the live heap is large (a 7B model's weights), so backward collects at this pace itself.
+    /// Arrays reused from <see cref="TensorPool"/> are not new memory.
+    /// </summary>
+    public const long CollectEveryBytes = 256L << 20;
+
+    /// <summary>
     /// Runs backward from <paramref name="root"/>. Intermediate gradients live only until consumed; leaves
     /// that require grad accumulate into <see cref="Tensor.Grad"/>. The graph is freed as it is walked
-    /// (like retain_graph=False).
+    /// (like retain_graph=False), and collected every <see cref="CollectEveryBytes"/> of new allocations.
     /// </summary>
     public static void Backward(Tensor root, Tensor? gradient = null)
     {
@@ -74,11 +82,17 @@ public static class Autograd
         var owned = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
 
         using var _ = GradMode.NoGrad();
+        long allocated = GC.GetTotalAllocatedBytes();
         for (int i = order.Count - 1; i >= 0; i--)
         {
+            if (GC.GetTotalAllocatedBytes() - allocated > CollectEveryBytes)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+                allocated = GC.GetTotalAllocatedBytes();
+            }
             var t = order[i];
             if (!grads.Remove(t, out var g)) continue;
-            if (t.Node is null) { AccumulateLeaf(t, g, owned.Contains(g)); continue; }
+            if (t.Node is null) { AccumulateLeaf(t, g, owned.Contains(g)); ReleaseIfUnused(g, grads); continue; }
             var node = t.Node;
             t.Node = null;
             // A backward may hand g itself (Add: da = db = g) or a view of it to several inputs: from here on g is
@@ -93,10 +107,23 @@ public static class Autograd
                 if (!Shape.SameShape(ig.Shape, input.Shape))
                     throw new ShapeException(node.Op + ".backward", $"gradient {Shape.Format(ig.Shape)} for input {k} of shape {Shape.Format(input.Shape)}");
                 if (!grads.TryGetValue(input, out var existing)) { grads[input] = ig; continue; }
-                if (!owned.Contains(existing)) { existing = existing.Clone(); owned.Add(existing); grads[input] = existing; }
+                if (!owned.Contains(existing)) { existing = existing.PooledClone(); owned.Add(existing); grads[input] = existing; }
                 AddInPlace(existing, ig);
             }
+            ReleaseIfUnused(g, grads);
         }
+    }
+
+    /// <summary>
+    /// A consumed gradient's pooled array goes back to <see cref="TensorPool"/> unless a pending gradient shares it (a
+    /// backward may hand g, or a view of it, on to its inputs). A leaf's gradient has escaped the pool already.
+    /// </summary>
+    private static void ReleaseIfUnused(Tensor g, Dictionary<Tensor, Tensor> grads)
+    {
+        if (!TensorPool.Holds(g)) return;
+        foreach (var pending in grads.Values)
+            if (ReferenceEquals(pending.Storage, g.Storage)) return;
+        TensorPool.Release(g);
     }
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
@@ -104,7 +131,7 @@ public static class Autograd
         if (!leaf.RequiresGrad) return;
         if (leaf.Grad is null)
         {
-            leaf.Grad = owned && g.IsContiguous && g.DType == DType.F32 ? g : g.Clone();
+            leaf.Grad = owned && g.IsContiguous && g.DType == DType.F32 ? g : g.PooledClone();
             TensorPool.Escape(leaf.Grad);       // it outlives any pool scope backward runs in
         }
         else AddInPlace(leaf.Grad, g);

@@ -216,6 +216,14 @@ public sealed partial class Tensor
     /// <summary>A contiguous fp32 copy that shares nothing with this tensor and records no gradient.</summary>
     public Tensor Clone() => FromArray(ToArray(), (int[])Shape.Clone());
 
+    /// <summary><see cref="Clone"/> for the engine's own temporaries: from <see cref="TensorPool"/> inside a pool scope.</summary>
+    internal Tensor PooledClone()
+    {
+        var copy = Uninitialized((int[])Shape.Clone());
+        CopyTo(copy.Data);
+        return copy;
+    }
+
     /// <summary>The same data without gradient history (shares storage).</summary>
     public Tensor Detach() => new(Storage, Shape, Strides, Offset) { Name = Name };
 

@@ -4,7 +4,8 @@ namespace Workbench.Engine;
 /// Reusable fp32 buffers for the tensors of a block whose lifetime the engine knows: inside a
 /// <see cref="Scope"/>, <see cref="Tensor.Zeros"/> and the ops' outputs take their arrays from this pool, and when
 /// the scope ends every array taken in it goes back, except those that escaped through <see cref="Escape"/> (a
-/// checkpointed block's output, a leaf's gradient). The next block of the same shapes reuses them, so a
+/// checkpointed block's output, a leaf's gradient); backward gives a gradient back as soon as it has consumed it
+/// (<see cref="Release"/>). The next block of the same shapes reuses them, so a
 /// checkpointed step's temporaries cost one block's worth of memory, returned when the block is done rather than
 /// when the garbage collector gets to them. Outside a scope (and on worker threads) arrays come from the
 /// managed heap as usual. Only arrays of at least <see cref="MinPooled"/> floats are pooled (smaller ones are
@@ -51,6 +52,28 @@ public static class TensorPool
         for (var s = current; s is not null; s = s.Outer) s.Taken.Remove(f.Data);
     }
 
+    /// <summary>
+    /// Gives the tensor's array back before its scope ends, when the caller knows nothing reads it any more (backward,
+    /// for a gradient it has consumed). Does nothing for an array that is not the pool's (taken outside a scope, or escaped).
+    /// </summary>
+    internal static void Release(Tensor t)
+    {
+        if (t.Storage is not F32Storage f) return;
+        for (var s = current; s is not null; s = s.Outer)
+            if (s.Taken.Remove(f.Data)) { Return(f.Data); return; }
+    }
+
+    private static void Return(float[] array)
+    {
+        if (Poison) Array.Fill(array, float.NaN);
+        lock (free)
+        {
+            if (!free.TryGetValue(array.Length, out var stack)) free[array.Length] = stack = new Stack<float[]>();
+            stack.Push(array);
+            freeFloats += array.Length;
+        }
+    }
+
     /// <summary>True when the tensor's array was taken from the pool in a scope still open on this thread.</summary>
     internal static bool Holds(Tensor t)
     {
@@ -81,14 +104,7 @@ public static class TensorPool
             disposed = true;
             if (current != this) throw new InvalidOperationException("TensorPool: scopes must end in the reverse order they began, on the thread that began them");
             current = Outer;
-            lock (free)
-                foreach (var array in Taken)
-                {
-                    if (Poison) Array.Fill(array, float.NaN);
-                    if (!free.TryGetValue(array.Length, out var stack)) free[array.Length] = stack = new Stack<float[]>();
-                    stack.Push(array);
-                    freeFloats += array.Length;
-                }
+            foreach (var array in Taken) Return(array);
             Taken.Clear();
         }
     }
