@@ -64,7 +64,8 @@ public static class Autograd
     /// <summary>
     /// Runs backward from <paramref name="root"/>. Intermediate gradients live only until consumed; leaves
     /// that require grad accumulate into <see cref="Tensor.Grad"/>. The graph is freed as it is walked
-    /// (like retain_graph=False), and collected every <see cref="CollectEveryBytes"/> of new allocations.
+    /// (like retain_graph=False), and collected every <see cref="CollectEveryBytes"/> of new allocations and, after
+    /// such a walk, at its end.
     /// </summary>
     public static void Backward(Tensor root, Tensor? gradient = null)
     {
@@ -82,15 +83,20 @@ public static class Autograd
         var owned = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
 
         using var _ = GradMode.NoGrad();
+        // Gradients and the backward functions' temporaries come from the pool; each gradient goes back once consumed.
+        using var pool = TensorPool.Begin();
         long allocated = GC.GetTotalAllocatedBytes();
+        bool collected = false;
         for (int i = order.Count - 1; i >= 0; i--)
         {
             if (GC.GetTotalAllocatedBytes() - allocated > CollectEveryBytes)
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
                 allocated = GC.GetTotalAllocatedBytes();
+                collected = true;
             }
             var t = order[i];
+            order[i] = null!;                   // the walk must not keep what it has passed alive
             if (!grads.Remove(t, out var g)) continue;
             if (t.Node is null) { AccumulateLeaf(t, g, owned.Contains(g)); ReleaseIfUnused(g, grads); continue; }
             var node = t.Node;
@@ -112,6 +118,8 @@ public static class Autograd
             }
             ReleaseIfUnused(g, grads);
         }
+        // A graph large enough to have been collected during the walk is garbage now: the next forward starts clean.
+        if (collected) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
     }
 
     /// <summary>
