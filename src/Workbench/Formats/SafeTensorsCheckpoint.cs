@@ -116,6 +116,11 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         ? reader.Load(name)
         : throw new SafeTensorsException(Path, name, "not in this checkpoint");
 
+    /// <summary>One tensor's raw bytes in its shard's mapping (<see cref="SafeTensorsReader.Bytes"/>).</summary>
+    public ReadOnlySpan<byte> Bytes(string name) => _owner.TryGetValue(name, out var reader)
+        ? reader.Bytes(name)
+        : throw new SafeTensorsException(Path, name, "not in this checkpoint");
+
     public Dictionary<string, Tensor> LoadAll() => Entries.ToDictionary(e => e.Name, e => Load(e.Name));
 
     public void Dispose()
