@@ -1,0 +1,128 @@
+using TorchSharp;
+using Workbench.Backends;
+using Workbench.Backends.Managed;
+using Workbench.Data;
+using Workbench.Models;
+using Workbench.Torch.Adapters;
+using Workbench.Torch.Models;
+using Workbench.Torch.Quantization;
+using static TorchSharp.torch;
+using HostTensor = Workbench.Engine.Tensor;
+
+namespace Workbench.Torch.Training;
+
+/// <summary>
+/// A torch model with an adapter injected, prepared for the Trainer: the loss is Hugging Face's causal-LM loss
+/// (<see cref="CausalLmLoss.ShiftLabels"/>; only positions with a target go through the head), backward is libtorch's,
+/// the optimizer <see cref="TorchAdamW"/>. Checkpoints read trainable weights and moments as host tensors: on the CPU
+/// these are the tensors' own memory; on a GPU they are mirrors, refreshed when asked for and written back before the
+/// next step (so a resume's values reach the device).
+/// </summary>
+public sealed class TorchTrainableLM : ITrainableLM
+{
+    private readonly List<(string Name, AdapterTensor Tensor)> trainable;
+    private readonly TorchAdamW optimizer;
+    private bool mirrorsOut;
+
+    public TorchCausalLM Module { get; }
+    public TorchPeftModel Peft { get; }
+
+    public TorchTrainableLM(TorchCausalLM model, TorchPeftModel peft, double weightDecay)
+    {
+        (Module, Peft) = (model, peft);
+        trainable = peft.Trainable();
+        optimizer = new TorchAdamW(trainable, weightDecay);
+    }
+
+    public ICausalLM Model => Module;
+
+    public bool Training
+    {
+        get => Peft.Settings.Training;
+        set => Peft.Train(value);
+    }
+
+    public bool GradientCheckpointing
+    {
+        get => Module.GradientCheckpointing;
+        set => Module.GradientCheckpointing = value;
+    }
+
+    public long TrainableParameters => trainable.Sum(t => t.Tensor.Host.Numel);
+
+    /// <summary>Every weight, a 4-bit layer counted by its [out, in] elements; the float32 copies trained for modules_to_save replace their originals.</summary>
+    public long TotalParameters => Module.parameters().Sum(p => p.numel())
+        + Module.modules().OfType<TorchLinear4bit>().Sum(q => (long)q.OutFeatures * q.InFeatures);
+
+    public IReadOnlyList<string> AdaptedModules => Peft.Layers().Select(l => l.Path).ToList();
+
+    public double LossAndBackward(int[] inputIds, int[] labels, int batch, int seq, float gradScale, long dropoutStep)
+    {
+        PushMirrors();
+        Peft.Settings.Step = dropoutStep;
+        using var scope = NewDisposeScope();
+        var targets = CausalLmLoss.ShiftLabels(labels, batch, seq);
+        var hidden = Module.HiddenStates(TorchTensors.Ids(inputIds, batch, seq, Module.Device)).reshape(batch * seq, -1);   // (B·T, C)
+        var rows = Enumerable.Range(0, targets.Length).Where(i => targets[i] != TrainingExample.IgnoreIndex).Select(i => (long)i).ToArray();
+        var picked = rows.Length == 0 ? hidden : hidden.index_select(0, tensor(rows, device: Module.Device));          // (N, C): rows with a target
+        var wanted = rows.Length == 0 ? targets.Select(t => (long)t).ToArray() : rows.Select(i => (long)targets[i]).ToArray();
+        var loss = nn.functional.cross_entropy(Module.LmHead(picked), tensor(wanted, device: Module.Device));
+        float value = loss.item<float>();
+        if (float.IsFinite(value)) loss.backward([full_like(loss, gradScale)]);
+        return value;
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var (_, t) in trainable) t.Parameter.grad = null;
+    }
+
+    /// <summary>torch.nn.utils.clip_grad_norm_: the global L2 norm of the gradients; scaled by max/(norm + 1e-6) when above max.</summary>
+    public float ClipGradNorm(float maxNorm)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var grads = trainable.Select(t => t.Tensor.Parameter.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0) return 0;
+        var norm = stack(grads.Select(g => g.norm()).ToList()).norm();
+        float total = norm.item<float>();
+        float coefficient = maxNorm / (total + 1e-6f);
+        if (coefficient < 1) foreach (var g in grads) g.mul_(coefficient);
+        return total;
+    }
+
+    public void OptimizerStep(double lr)
+    {
+        PushMirrors();
+        optimizer.Step(lr);
+    }
+
+    public int OptimizerSteps
+    {
+        get => optimizer.StepCount;
+        set => optimizer.StepCount = value;
+    }
+
+    public IReadOnlyList<(string Name, HostTensor Tensor)> TrainableTensors()
+    {
+        mirrorsOut = true;
+        return trainable.Select(t => (t.Name, t.Tensor.PullHost())).ToList();
+    }
+
+    public IReadOnlyDictionary<string, HostTensor> OptimizerMoments()
+    {
+        mirrorsOut = true;
+        return optimizer.Moments().ToDictionary(m => m.Name, m => m.Tensor.PullHost());
+    }
+
+    public IReadOnlyList<string> SaveAdapter(string directory) => Peft.Save(directory);
+
+    /// <summary>Host mirrors handed out may have been written (a resume): copy them to the device (nothing to do on the CPU).</summary>
+    private void PushMirrors()
+    {
+        if (!mirrorsOut) return;
+        mirrorsOut = false;
+        foreach (var (_, t) in trainable) t.PushHost();
+        foreach (var (_, t) in optimizer.Moments()) t.PushHost();
+    }
+}
