@@ -63,7 +63,7 @@ public sealed class ParameterHolder() : TorchModule("ParameterHolder")
 {
     public void Set(string name, Parameter p)
     {
-        _internal_params.Remove(name);
+        if (_internal_params.ContainsKey(name)) _internal_params.Remove(name);
         register_parameter(name, p);
     }
 }

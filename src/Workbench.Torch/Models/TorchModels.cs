@@ -13,7 +13,8 @@ namespace Workbench.Torch.Models;
 /// Builds the torch model a config names from a Hugging Face model directory (our safetensors reader; each tensor's
 /// bytes go straight from the mapped file into libtorch's memory, in the file's dtype unless another is asked for) or
 /// from synthetic weights. Quantised as transformers' load_in_4bit does: every linear layer but the output head becomes
-/// a <see cref="TorchLinear4bit"/>, embeddings and the head are kept in <see cref="QuantOptions.KeptDType"/>. As with
+/// a <see cref="TorchLinear4bit"/>; embeddings and the head keep the checkpoint's dtype (as the managed backend's
+/// loading does), synthetic ones are stored in <see cref="QuantOptions.KeptDType"/>. As with
 /// the managed <see cref="ModelQuantizer.Build{T}"/>, the model is first built with zero-stride placeholders for its
 /// matrices, then each is filled, or read, quantised on the host and dropped, one at a time.
 /// </summary>
@@ -48,17 +49,19 @@ public static class TorchModels
             t.Dispose();
             return converted;
         }
-        return Build(config, Read, WeightSources.FromCheckpoint(checkpoint), device, quantization);
+        return Build(config, Read, WeightSources.FromCheckpoint(checkpoint), device, quantization, kept: null);
     }
 
     /// <summary>A model from host weights (synthetic ones for benchmarks: <see cref="WeightSources.Random"/>).</summary>
     public static TorchCausalLM Create(ModelConfig config, WeightSource weights, Device device, QuantOptions? quantization = null)
     {
         TorchRuntime.Ensure();
-        return Build(config, (name, shape) => TorchTensors.FromHost(weights(name, shape.Select(d => (int)d).ToArray()), device), weights, device, quantization);
+        return Build(config, (name, shape) => TorchTensors.FromHost(weights(name, shape.Select(d => (int)d).ToArray()), device), weights, device,
+            quantization, quantization is null ? null : TorchTensors.ScalarType(quantization.KeptDType));
     }
 
-    private static TorchCausalLM Build(ModelConfig config, TorchWeightSource weights, WeightSource host, Device device, QuantOptions? q)
+    /// <param name="kept">the dtype of embeddings and unquantised matrices under quantisation; null: as <paramref name="weights"/> gives them.</param>
+    private static TorchCausalLM Build(ModelConfig config, TorchWeightSource weights, WeightSource host, Device device, QuantOptions? q, ScalarType? kept)
     {
         if (q is null) return Create(config, weights, device);
         if (q.Type == QuantType.Int8)
@@ -70,7 +73,6 @@ public static class TorchModels
             placeholders.Add(name);
             return zeros(1, device: device).expand(shape);                       // a shape without memory
         }, device);
-        var kept = TorchTensors.ScalarType(q.KeptDType);
         foreach (var (path, module) in model.named_modules().ToList())
         {
             var name = path + ".weight";
@@ -84,7 +86,7 @@ public static class TorchModels
                 continue;
             }
             var weight = weights(name, module.get_parameter("weight")!.shape);
-            var stored = weight.dtype == kept ? weight : weight.to(kept);
+            var stored = kept is not { } dtype || weight.dtype == dtype ? weight : weight.to(dtype);
             module.SetParameter("weight", new Parameter(stored, requires_grad: false));
         }
         GC.Collect();

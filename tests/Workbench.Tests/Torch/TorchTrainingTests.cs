@@ -1,0 +1,127 @@
+using Workbench.Adapters;
+using Workbench.Adapters.Ia3;
+using Workbench.Adapters.Lora;
+using Workbench.Backends;
+using Workbench.Backends.Managed;
+using Workbench.Data.FewShot;
+using Workbench.Evaluation;
+using Workbench.Models;
+using Workbench.Quantization;
+using Workbench.Tests.Support;
+using Workbench.Tests.Training;
+using Workbench.Tokenizers;
+using Workbench.Torch;
+using Workbench.Torch.Quantization;
+using Workbench.Torch.Training;
+using Workbench.Training;
+
+namespace Workbench.Tests.Torch;
+
+/// <summary>Adapters, 4-bit layers, training and evaluation on the torch backend against the managed engine (CPU).</summary>
+public class TorchTrainingTests
+{
+    static readonly string Stories = RepoPaths.Data("models/stories260K");
+    static readonly string KoTiny = RepoPaths.Data("models/ko-tiny");
+
+    /// <summary>One micro-batch's loss and every trainable tensor's gradient, by parameter name, on each backend.</summary>
+    static (double Loss, Dictionary<string, float[]> Grads) Step(IComputeBackend backend, string directory, AdapterConfig adapter, QuantOptions? quant = null)
+    {
+        var model = backend.LoadForTraining(directory, new TrainingSetup { Adapter = adapter, Seed = 3, Quantization = quant });
+        int vocab = model.Model.Config.VocabSize, b = 2, t = 9;
+        var rng = new Random(5);
+        var ids = Enumerable.Range(0, b * t).Select(_ => rng.Next(vocab)).ToArray();
+        var labels = ids.Select((id, i) => i % t < 3 ? -100 : id).ToArray();
+        double loss = model.LossAndBackward(ids, labels, b, t, 1f, 0);
+        var grads = model switch
+        {
+            ManagedTrainableLM m => m.TrainableTensors().ToDictionary(p => p.Name, p => p.Tensor.Grad!.ToArray()),
+            TorchTrainableLM m => m.Peft.Trainable().ToDictionary(p => p.Name, p => TorchTensors.ToFloats(p.Tensor.Parameter.grad!)),
+            _ => throw new InvalidOperationException(),
+        };
+        return (loss, grads);
+    }
+
+    public static TheoryData<string, string> Adapters => new()
+    {
+        { "lora", Stories }, { "lora", KoTiny }, { "ia3", Stories }, { "ia3", KoTiny }, { "qlora", Stories },
+    };
+
+    [Theory]
+    [MemberData(nameof(Adapters))]
+    public void GradientsAgreeWithTheManagedEngine(string method, string directory)
+    {
+        AdapterConfig adapter = method == "ia3"
+            ? new Ia3Config { TargetModules = TargetModules.AllLinear }
+            : new LoraConfig { R = 4, LoraAlpha = 8, InitLoraWeights = LoraInit.Random, UseRsLora = true, TargetModules = TargetModules.AllLinear };
+        var quant = method == "qlora" ? QuantOptions.QLora : null;
+        var (managedLoss, managed) = Step(ManagedBackend.Instance, directory, adapter, quant);
+        var (torchLoss, torch) = Step(TorchBackend.Instance, directory, adapter, quant);
+        Assert.Equal(managedLoss, torchLoss, 1e-4 * Math.Abs(managedLoss));
+        Assert.Equal(managed.Keys.Order(), torch.Keys.Order());
+        foreach (var (name, g) in managed) TorchModelTests.AssertClose(g, torch[name], 1e-4, name);
+    }
+
+    [Theory]
+    [InlineData(QuantType.Nf4, false, 64)]
+    [InlineData(QuantType.Nf4, true, 64)]
+    [InlineData(QuantType.Fp4, true, 128)]
+    [InlineData(QuantType.Fp4, false, 32)]
+    public void DequantisedWeightsAreBitIdentical(QuantType type, bool doubleQuant, int blockSize)
+    {
+        // 37 × 53 = 1961 elements: an odd count (a half-used last byte) and a partial last block
+        var weight = Workbench.Engine.Tensor.Randn(new Random(11), 0.05f, 37, 53);
+        var q = QuantizedTensor.Quantize(weight, type, blockSize, doubleQuant);
+        var layer = new TorchLinear4bit(q, null, TorchRuntime.Device("cpu"));
+        Assert.Equal(q.Dequantize().ToArray(), TorchTensors.ToFloats(layer.DenseWeight()));
+    }
+
+    [Fact]
+    public void QLoraModelsGiveTheSameLogits()
+    {
+        var setup = new InferenceSetup { Quantization = QuantOptions.QLora };
+        var ids = Enumerable.Range(0, 12).Select(i => (i * 37) % 512).ToArray();
+        TorchModelTests.AssertClose(ManagedBackend.Instance.Load(Stories, setup).Logits(ids, 2, 6),
+            TorchBackend.Instance.Load(Stories, setup).Logits(ids, 2, 6), 1e-4, "stories260K nf4+dq");
+    }
+
+    [Fact]
+    public void TwentyStepsFollowTheSameLossCurveAndAdaptersLoadAcrossBackends()
+    {
+        using var data = new StoriesRun(records: 40);
+        var config = data.Config(c => c with { MaxSteps = 20, GradientAccumulationSteps = 1, TargetModules = ["all-linear"], LoraDropout = 0 });
+        var torchConfig = config with { OutputDir = config.OutputDir + "-torch" };
+        var managedRun = TrainingRun.Create(config);
+        managedRun.Trainer.Train();
+        managedRun.SaveAdapter();
+        var torchRun = TrainingRun.Create(torchConfig, backend: TorchBackend.Instance);
+        torchRun.Trainer.Train();
+        torchRun.SaveAdapter();
+        var (managedLosses, torchLosses) = (StoriesRun.LoggedLosses(config.OutputDir), StoriesRun.LoggedLosses(torchConfig.OutputDir));
+        Assert.Equal(20, torchLosses.Length);
+        for (int i = 0; i < 20; i++)
+            Assert.True(Math.Abs(managedLosses[i] - torchLosses[i]) <= 1e-3 * managedLosses[i], $"step {i + 1}: managed {managedLosses[i]}, torch {torchLosses[i]}");
+        Assert.True(torchLosses[^1] < torchLosses[0]);
+
+        // each backend's adapter files in the other: equal outputs
+        var ids = Enumerable.Range(0, 10).Select(i => (i * 53) % 512).ToArray();
+        foreach (var dir in new[] { config.OutputDir, torchConfig.OutputDir })
+        {
+            var setup = new InferenceSetup { AdapterDirectory = dir };
+            TorchModelTests.AssertClose(ManagedBackend.Instance.Load(Stories, setup).Logits(ids, 1, 10),
+                TorchBackend.Instance.Load(Stories, setup).Logits(ids, 1, 10), 1e-4, dir);
+        }
+    }
+
+    [Fact]
+    public void NsmcFewShotAccuracyOfKoTinyIsIdentical()
+    {
+        var tokenizer = Tokenizer.Load(KoTiny);
+        var task = FewShotTask.Load(RepoPaths.Data("tasks/nsmc.json")) with { TestSampleSize = 40 };
+        var items = FewShotSampler.Create(task, tokenizer).Render("prompt1");
+        FewShotResult Run(ICausalLM model) => new FewShotEvaluator(model, tokenizer).Evaluate(task, "prompt1", items, FewShotScoring.LogLikelihood);
+        var managed = Run(ManagedBackend.Instance.Load(KoTiny, new InferenceSetup()));
+        var torch = Run(TorchBackend.Instance.Load(KoTiny, new InferenceSetup()));
+        Assert.Equal(managed.Items.Select(i => i.Predicted), torch.Items.Select(i => i.Predicted));
+        Assert.Equal(managed.Accuracy, torch.Accuracy);
+    }
+}
