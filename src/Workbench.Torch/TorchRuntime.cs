@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
+using Workbench.Backends;
 
 namespace Workbench.Torch;
-
-/// <summary>libtorch could not be loaded; the message is one line naming the cause and the way on.</summary>
-public sealed class TorchUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Loads TorchSharp's native library once, before anything touches a torch tensor. TorchSharp's own error for a failed
@@ -18,10 +16,10 @@ public static class TorchRuntime
 
     private static readonly Lazy<Exception?> loaded = new(TryLoad);
 
-    /// <summary>Throws <see cref="TorchUnavailableException"/> unless libtorch is usable in this process.</summary>
+    /// <summary>Throws <see cref="BackendUnavailableException"/> unless libtorch is usable in this process.</summary>
     public static void Ensure()
     {
-        if (loaded.Value is { } e) throw new TorchUnavailableException(e.Message, e.InnerException);
+        if (loaded.Value is { } e) throw new BackendUnavailableException(e.Message, e.InnerException);
     }
 
     /// <summary>The device for "cpu", "cuda" or "cuda:N", checked to exist.</summary>
@@ -32,7 +30,7 @@ public static class TorchRuntime
         if (!name.StartsWith("cuda", StringComparison.Ordinal) || name.Length > 4 && (name[4] != ':' || !int.TryParse(name[5..], out _)))
             throw new ArgumentException($"device '{name}': expected cpu, cuda or cuda:N");
         if (!torch.cuda.is_available())
-            throw new TorchUnavailableException($"device '{name}': CUDA is not available to this build of libtorch (the CPU package is referenced; build with -p:TorchDevice=cuda on a machine with an NVIDIA driver), or use --device cpu");
+            throw new BackendUnavailableException($"device '{name}': CUDA is not available to this build of libtorch (the CPU package is referenced; build with -p:TorchDevice=cuda on a machine with an NVIDIA driver), or use --device cpu");
         var device = torch.device(name);
         if (device.index >= torch.cuda.device_count())
             throw new ArgumentException($"device '{name}': only {torch.cuda.device_count()} CUDA device(s)");
@@ -44,11 +42,13 @@ public static class TorchRuntime
         const string way = "; use --backend managed to run without libtorch";
         if (OperatingSystem.IsLinux())
         {
+            // OpenMP threads that spin while waiting cost 10× on small ops when the cores are shared; libgomp reads this once, at load.
+            if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
             var path = Path.Combine(AppContext.BaseDirectory, NativeLibrary);
             if (!File.Exists(path))
-                return new TorchUnavailableException($"the torch backend needs {path}, which this build does not have (build a project that references Workbench.Torch){way}");
+                return new BackendUnavailableException($"the torch backend needs {path}, which this build does not have (build a project that references Workbench.Torch){way}");
             try { System.Runtime.InteropServices.NativeLibrary.Load(path); }
-            catch (DllNotFoundException e) { return new TorchUnavailableException($"cannot load libtorch: {Cause(e.Message)}{way}", e); }
+            catch (DllNotFoundException e) { return new BackendUnavailableException($"cannot load libtorch: {Cause(e.Message)}{way}", e); }
         }
         try
         {
@@ -57,15 +57,21 @@ public static class TorchRuntime
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException or ExternalException)
         {
-            return new TorchUnavailableException($"cannot start libtorch: {Cause((e.InnerException ?? e).Message)}{way}", e);
+            return new BackendUnavailableException($"cannot start libtorch: {Cause((e.InnerException ?? e).Message)}{way}", e);
         }
     }
 
-    /// <summary>The loader's own words (dlerror) from .NET's longer message, on one line.</summary>
+    [DllImport("libc", CharSet = CharSet.Ansi)]
+    private static extern int setenv(string name, string value, int overwrite);
+
+    /// <summary>The loader's own words (dlerror) from .NET's longer message, on one line, with the fix for the known case.</summary>
     private static string Cause(string message)
     {
+        const string marker = "LD_DEBUG environment variable:";
         var line = message.ReplaceLineEndings(" ");
-        int at = line.LastIndexOf(".so: ", StringComparison.Ordinal);
-        return at >= 0 ? line[(line.LastIndexOf(' ', at) + 1)..].Trim() : line.Trim();
+        int at = line.IndexOf(marker, StringComparison.Ordinal);
+        var cause = (at >= 0 ? line[(at + marker.Length)..] : line).Trim();
+        return cause.Contains("GLIBCXX") ? cause + " (the build makes its copy loadable with src/Workbench.Torch/build/patch_glibcxx.py, which needs python3: rebuild)" : cause;
     }
+
 }

@@ -19,15 +19,17 @@ public static class PplCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Window length (default: the model's max positions)" };
         var stride = new Option<int?>("--stride") { Description = "Tokens between window starts (default: the window length)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var backend = new BackendChoice.Options();
         var cmd = new Command("ppl", "Perplexity of a model on a text or JSONL file") { model, file, field, maxLength, stride, json };
-        cmd.SetAction(pr => Run(pr.GetValue(model)!, pr.GetValue(file)!, pr.GetValue(field)!, pr.GetValue(maxLength), pr.GetValue(stride), pr.GetValue(json)));
+        backend.AddTo(cmd);
+        cmd.SetAction(pr => Run(pr.GetValue(model)!, pr.GetValue(file)!, pr.GetValue(field)!, pr.GetValue(maxLength), pr.GetValue(stride), pr.GetValue(json), backend.From(pr)));
         return cmd;
     }
 
-    public static int Run(string directory, string file, string field, int? maxLength, int? stride, bool asJson)
+    public static int Run(string directory, string file, string field, int? maxLength, int? stride, bool asJson, BackendChoice? backend = null)
     {
         if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such file");
-        if (!ModelLoading.TryLoad(directory, withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
+        if (!ModelLoading.TryLoad(directory, backend ?? new(), withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
         PerplexityResult result;
         try
         {

@@ -39,7 +39,7 @@ public sealed class TrainingRun
     public IReadOnlyList<string> SaveAdapter() => Model.SaveAdapter(Config.OutputDir);
 
     /// <param name="resume">null, <c>latest</c>, or a checkpoint folder.</param>
-    /// <param name="backend">the compute backend (null: the managed engine).</param>
+    /// <param name="backend">the compute backend (null: the one the config's <c>backend</c> names).</param>
     public static TrainingRun Create(TrainingConfig config, string? resume = null, IComputeBackend? backend = null)
     {
         config.Validate();
@@ -49,7 +49,7 @@ public sealed class TrainingRun
         catch (FileNotFoundException e) { throw new TrainingConfigException($"base_model: {e.Message}"); }
         var warnings = new List<string>();
         var examples = TrainingData.Load(config, tokenizer, warnings);
-        var model = Prepare(backend ?? ComputeBackends.Default, config);
+        var model = Prepare(backend ?? Backend(config), config);
         var trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
         string? from = null;
         if (resume is not null)
@@ -58,6 +58,12 @@ public sealed class TrainingRun
             trainer.Resume(TrainerCheckpoint.Load(from));
         }
         return new TrainingRun(config, model, tokenizer, examples, warnings, trainer, from);
+    }
+
+    private static IComputeBackend Backend(TrainingConfig c)
+    {
+        try { return ComputeBackends.Get(c.Backend); }
+        catch (ArgumentException e) { throw new TrainingConfigException($"backend: {e.Message}"); }
     }
 
     /// <summary>The base model as the run config says, made trainable by the configured method.</summary>
@@ -69,6 +75,7 @@ public sealed class TrainingRun
             throw new TrainingConfigException($"base_model: {e.Message}");
         }
         catch (ArgumentException e) { throw new TrainingConfigException($"target_modules: {e.Message}"); }
+        catch (BackendUnavailableException e) { throw new TrainingConfigException($"backend: {e.Message}"); }
     }
 
     /// <summary>
@@ -91,5 +98,6 @@ public sealed class TrainingRun
         Quantization = c.Quantization is { } q ? new QuantOptions { Type = q, DoubleQuant = c.DoubleQuant } : null,
         Seed = c.Seed,
         WeightDecay = c.WeightDecay,
+        Device = c.Device,
     };
 }
