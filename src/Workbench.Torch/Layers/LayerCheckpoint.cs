@@ -47,7 +47,8 @@ public static class LayerCheckpoint
             var wrt = new List<Tensor> { x };
             wrt.AddRange(parameters);
             var grads = torch.autograd.grad([y], wrt, [gradOutput], allow_unused: true);
-            return grads.Select((g, i) => g is null || g.IsInvalid ? zeros_like(wrt[i]) : g).ToList();
+            // one entry per argument of forward: none for the layer itself, then x and each parameter
+            return [null!, .. grads.Select((g, i) => g is null || g.IsInvalid ? zeros_like(wrt[i]) : g)];
         }
     }
 }

@@ -43,14 +43,22 @@ public abstract class TorchCausalLM : TorchModule, ICausalLM
     public Tensor HiddenStates(Tensor ids, TorchKvCache? cache = null, int[]? attentionMask = null)
     {
         int batch = (int)ids.shape[0], seq = (int)ids.shape[1];
-        using var context = new TorchAttentionContext(batch, seq, cache, attentionMask, Device);
-        using var scope = NewDisposeScope();
-        var x = Embed(ids);                                                          // (B, T, C)
         bool recompute = GradientCheckpointing && cache is null && is_grad_enabled();
-        foreach (var layer in DecoderLayers)
-            x = recompute ? LayerCheckpoint.Run(h => layer.Forward(h, Rope, context), x, layer.parameters().Where(p => p.requires_grad)) : layer.Forward(x, Rope, context);
-        cache?.Advance(seq);
-        return FinalNorm.call(x).MoveToOuterDisposeScope();
+        // Recomputed layers use the context again in backward: then it is left to the garbage collector.
+        var context = new TorchAttentionContext(batch, seq, cache, attentionMask, Device);
+        try
+        {
+            using var scope = NewDisposeScope();
+            var x = Embed(ids);                                                      // (B, T, C)
+            foreach (var layer in DecoderLayers)
+                x = recompute ? LayerCheckpoint.Run(h => layer.Forward(h, Rope, context), x, layer.parameters().Where(p => p.requires_grad)) : layer.Forward(x, Rope, context);
+            cache?.Advance(seq);
+            return FinalNorm.call(x).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            if (!recompute) context.Dispose();
+        }
     }
 
     /// <summary>hidden (..., C) → logits (..., V); an untied head is a layer like any other (an adapter may wrap it).</summary>
