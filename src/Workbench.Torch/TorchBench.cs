@@ -39,10 +39,11 @@ public static class TorchBench
     /// A model of <paramref name="config"/>'s shape with synthetic frozen weights (<see cref="WeightSources.Random"/>, as the
     /// managed benchmark's), quantised while it is built when asked, with LoRA on every linear layer.
     /// </summary>
-    public static TorchTrainableLM LoraModel(ModelConfig config, QuantOptions? quant, int r, float alpha, IReadOnlyList<string> targets, string device)
+    public static TorchTrainableLM LoraModel(ModelConfig config, QuantOptions? quant, int r, float alpha, IReadOnlyList<string> targets, string device,
+        bool eightBitStates = false)
     {
         var model = TorchModels.Create(config, WeightSources.Random(seed: 0), TorchRuntime.Device(device), quant);
         var peft = TorchPeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.Of(targets) });
-        return new TorchTrainableLM(model, peft, weightDecay: 0);
+        return new TorchTrainableLM(model, peft, weightDecay: 0, eightBitStates);
     }
 }

@@ -75,7 +75,8 @@ public static class BenchTrainStepCommand
             catch (Exception e) when (e is ArgumentException or FormatException or IOException) { return CliOutput.Fail($"bench train-step: {e.Message}"); }
             if (config.ModelType != "llama") return CliOutput.Fail($"bench train-step: {config.Source}: model_type '{config.ModelType}' (supported: llama)");
             var compute = backend.From(pr);
-            if (compute.Backend == "torch" && pr.GetValue(optim) != "adamw_torch") return CliOutput.Fail("bench train-step: --backend torch has --optim adamw_torch only");
+            if (compute.Backend == "torch" && pr.GetValue(optim) is not ("adamw_torch" or "adamw_8bit"))
+                return CliOutput.Fail("bench train-step: --backend torch has --optim adamw_torch and adamw_8bit");
             if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
             JsonObject result;
             try
@@ -134,7 +135,7 @@ public static class BenchTrainStepCommand
         var build = Stopwatch.StartNew();
         bool torch = compute?.Backend == "torch";
         var (Step, trainableCount, stateBytes) = torch
-            ? TorchStep(config, batch, seq, r, alpha, checkpointing, quant, compute!.Device, inputs)
+            ? TorchStep(config, batch, seq, r, alpha, checkpointing, quant, optim == "adamw_8bit", compute!.Device, inputs)
             : ManagedStep(config, batch, seq, r, alpha, checkpointing, quant, optim, inputs, targets);
         double buildSeconds = build.Elapsed.TotalSeconds;
         long managedAfterBuild = GC.GetTotalMemory(forceFullCollection: true);
@@ -210,11 +211,11 @@ public static class BenchTrainStepCommand
         return (Step, trainable.Sum(t => t.Numel), optimizer.StateBytes);
     }
 
-    /// <summary>The torch backend's step through the seam: loss and backward (labels = the inputs, shifted inside), AdamW.</summary>
+    /// <summary>The torch backend's step through the seam: loss and backward (labels = the inputs, shifted inside), AdamW (8-bit states for adamw_8bit).</summary>
     private static (Func<float> Step, long Trainable, long StateBytes) TorchStep(ModelConfig config, int batch, int seq, int r, float alpha,
-        bool checkpointing, QuantOptions? quant, string device, int[] inputs)
+        bool checkpointing, QuantOptions? quant, bool eightBitStates, string device, int[] inputs)
     {
-        var model = Torch.TorchBench.LoraModel(config, quant, r, alpha, MemoryPlan.AllLinear, device);
+        var model = Torch.TorchBench.LoraModel(config, quant, r, alpha, MemoryPlan.AllLinear, device, eightBitStates);
         model.GradientCheckpointing = checkpointing;
         model.Training = true;
         float Step()
@@ -224,6 +225,6 @@ public static class BenchTrainStepCommand
             model.OptimizerStep(1e-4);
             return loss;
         }
-        return (Step, model.TrainableParameters, 8 * model.TrainableParameters);
+        return (Step, model.TrainableParameters, model.OptimizerStateBytes);
     }
 }

@@ -27,12 +27,16 @@ public sealed class TorchTrainableLM : ITrainableLM
     public TorchCausalLM Module { get; }
     public TorchPeftModel Peft { get; }
 
-    public TorchTrainableLM(TorchCausalLM model, TorchPeftModel peft, double weightDecay)
+    /// <param name="eightBitStates">AdamW with 8-bit moments (bitsandbytes' AdamW8bit); the Trainer's runs use float32 moments.</param>
+    public TorchTrainableLM(TorchCausalLM model, TorchPeftModel peft, double weightDecay, bool eightBitStates = false)
     {
         (Module, Peft) = (model, peft);
         trainable = peft.Trainable();
-        optimizer = new TorchAdamW(trainable, weightDecay);
+        optimizer = new TorchAdamW(trainable, weightDecay, eightBitStates);
     }
+
+    /// <summary>Bytes of the optimizer's moments.</summary>
+    public long OptimizerStateBytes => optimizer.StateBytes;
 
     public ICausalLM Model => Module;
 

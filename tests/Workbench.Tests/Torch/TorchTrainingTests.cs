@@ -94,6 +94,33 @@ public class TorchTrainingTests
         Assert.Equal(q.Dequantize().ToArray(), TorchTensors.ToFloats(layer.DenseWeight()));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AdamWStepsMatchTheManagedOptimizers(bool eightBit)
+    {
+        // 80 × 64 = 5120 elements: enough for 8-bit states (≥ 4096), with a partial last block of 256
+        var rng = new Random(9);
+        var initial = Workbench.Engine.Tensor.Randn(rng, 0.1f, 80, 64);
+        var grads = Enumerable.Range(0, 3).Select(_ => Workbench.Engine.Tensor.Randn(rng, 0.01f, 80, 64)).ToList();
+        var managed = initial.Clone();
+        managed.RequiresGrad = true;
+        Workbench.Engine.Optim.IOptimizer reference = eightBit
+            ? new Workbench.Engine.Optim.AdamW8bit([managed], lr: 1e-2f, weightDecay: 0.01f)
+            : new Workbench.Engine.Optim.AdamW([managed], lr: 1e-2f, weightDecay: 0.01f);
+        var torch = Workbench.Torch.Adapters.AdapterTensor.Create(initial, TorchRuntime.Device("cpu"));
+        var optimizer = new TorchAdamW([("w", torch)], weightDecay: 0.01, eightBitStates: eightBit);
+        foreach (var g in grads)
+        {
+            managed.Grad = g;
+            reference.Step();
+            torch.Parameter.grad = TorchTensors.FromHost(g, TorchRuntime.Device("cpu"));
+            optimizer.Step(1e-2);
+        }
+        TorchModelTests.AssertClose(managed.ToArray(), torch.Host.ToArray(), 1e-6, eightBit ? "adamw_8bit" : "adamw");
+        Assert.Equal(eightBit ? 5120 * 2 + 4 * 2 * 20 : 8 * 5120, optimizer.StateBytes);
+    }
+
     [Fact]
     public void QLoraModelsGiveTheSameLogits()
     {
