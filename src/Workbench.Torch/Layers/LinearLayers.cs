@@ -32,7 +32,14 @@ public sealed class FrozenLinear : TorchLayer, ITorchLinear
 
     public Tensor DenseWeight() => Param("weight").to(ScalarType.Float32);
 
-    /// <summary>x (..., in) → (..., out)</summary>
-    public override Tensor forward(Tensor x) =>
-        nn.functional.linear(x, Param("weight").to(x.dtype), OptionalParam("bias")?.to(x.dtype));
+    /// <summary>x (..., in) → (..., out); a weight stored in another dtype is widened again in backward rather than kept.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var w = Param("weight");
+        if (w.dtype == x.dtype) return nn.functional.linear(x, w, OptionalParam("bias"));
+        using var scope = NewDisposeScope();
+        var dtype = x.dtype;                                              // x itself is gone by backward
+        var y = FrozenWeightLinear.Apply(() => w.to(dtype), x);
+        return (OptionalParam("bias") is { } b ? y + b.to(x.dtype) : y).MoveToOuterDisposeScope();
+    }
 }

@@ -29,7 +29,7 @@ public abstract class TorchModule : nn.Module, ITorchParameterOwner
 /// <summary>A module that only groups children (Hugging Face's "model", "layers").</summary>
 public sealed class TorchContainer() : TorchModule("Container")
 {
-    public T Add<T>(string name, T module) where T : nn.Module => base.Add(name, module);
+    public new T Add<T>(string name, T module) where T : nn.Module => base.Add(name, module);
 }
 
 /// <summary>A layer x → y whose children and parameters are looked up by name, like <see cref="TorchModule"/>.</summary>

@@ -62,9 +62,12 @@ public abstract class TorchCausalLM : TorchModule, ICausalLM
     }
 
     /// <summary>hidden (..., C) → logits (..., V); an untied head is a layer like any other (an adapter may wrap it).</summary>
-    public Tensor LmHead(Tensor hidden) => Config.TieWordEmbeddings
-        ? nn.functional.linear(hidden, Embeddings.Weight.to(hidden.dtype))
-        : ((nn.Module<Tensor, Tensor>)this.Find(parts.Head)).call(hidden);
+    public Tensor LmHead(Tensor hidden)
+    {
+        if (!Config.TieWordEmbeddings) return ((nn.Module<Tensor, Tensor>)this.Find(parts.Head)).call(hidden);
+        var (weight, dtype) = (Embeddings.Weight, hidden.dtype);
+        return weight.dtype == dtype ? nn.functional.linear(hidden, weight) : FrozenWeightLinear.Apply(() => weight.to(dtype), hidden);
+    }
 
     public IKvCache NewCache(int batch) => new TorchKvCache(Config.NumLayers, batch);
 

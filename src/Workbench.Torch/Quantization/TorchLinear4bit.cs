@@ -70,10 +70,12 @@ public sealed class TorchLinear4bit : TorchLayer, ITorchLinear
         return (values * scales).reshape(outFeatures, inFeatures).MoveToOuterDisposeScope();
     }
 
-    /// <summary>x (..., in) → (..., out)</summary>
+    /// <summary>x (..., in) → (..., out); the dequantised weight is made again in backward rather than kept (<see cref="FrozenWeightLinear"/>).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.linear(x, DenseWeight().to(x.dtype), OptionalParam("bias")?.to(x.dtype)).MoveToOuterDisposeScope();
+        var dtype = x.dtype;                                              // x itself is gone by backward
+        var y = FrozenWeightLinear.Apply(() => DenseWeight().to(dtype), x);
+        return (OptionalParam("bias") is { } b ? y + b.to(x.dtype) : y).MoveToOuterDisposeScope();
     }
 }

@@ -45,7 +45,7 @@ public sealed class ManagedBackend : IComputeBackend
     private static void RequireCpu(ModelSetup setup)
     {
         if (setup.Device != ModelSetup.CpuDevice)
-            throw new NotSupportedException($"device '{setup.Device}': the managed engine runs on the CPU only; use --backend torch for a GPU");
+            throw new BackendUnavailableException($"device '{setup.Device}': the managed engine runs on the CPU only; use --backend torch for a GPU");
     }
 
     private static CausalLMModule LoadBase(string directory, DType? dtype, QuantOptions? quantization)
