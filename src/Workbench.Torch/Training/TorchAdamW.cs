@@ -54,9 +54,9 @@ public sealed class TorchAdamW
         using var noGrad = no_grad();
         foreach (var s in slots)
         {
+            using var scope = NewDisposeScope();                          // the grad's wrapper included
             var p = s.Tensor.Parameter;
             if (p.grad is not { } g) continue;
-            using var scope = NewDisposeScope();
             var h = AdamWKernel.Hyper.At(lr, s.WeightDecay, Beta1, Beta2, Eps, StepCount);
             var (m, v) = s.M8 is null ? ((Tensor)s.ExpAvg!.Parameter, (Tensor)s.ExpAvgSq!.Parameter) : (s.M8.Decode().view_as(p), s.V8!.Decode().view_as(p));
             p.mul_(h.Decay);
