@@ -73,6 +73,7 @@ public static class TorchModels
             placeholders.Add(name);
             return zeros(1, device: device).expand(shape);                       // a shape without memory
         }, device);
+        long dropped = 0;
         foreach (var (path, module) in model.named_modules().ToList())
         {
             var name = path + ".weight";
@@ -83,13 +84,21 @@ public static class TorchModels
                 var shape = linear.Weight.shape.Select(d => (int)d).ToArray();
                 var quantized = QuantizedTensor.Quantize(host(name, shape), q.Type, q.BlockSize, q.DoubleQuant);
                 model.Replace(path, new TorchLinear4bit(quantized, linear.Bias, device));
+                // the host's float32 matrix and its codes are garbage now: collect every GiB, as ModelQuantizer.Build does
+                dropped += 4L * quantized.Numel + quantized.Codes.Length;
+                if (dropped >= ModelQuantizer.CollectEveryBytes) { GC.Collect(); dropped = 0; }
                 continue;
             }
             var weight = weights(name, module.get_parameter("weight")!.shape);
-            var stored = kept is not { } dtype || weight.dtype == dtype ? weight : weight.to(dtype);
+            var stored = weight;
+            if (kept is { } dtype && weight.dtype != dtype)
+            {
+                stored = weight.to(dtype);
+                weight.Dispose();
+            }
             module.SetParameter("weight", new Parameter(stored, requires_grad: false));
         }
-        GC.Collect();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return model;
     }
 }
