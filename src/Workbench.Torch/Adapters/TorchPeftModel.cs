@@ -78,7 +78,7 @@ public sealed class TorchPeftModel
             var paths = Model.named_modules().Where(m => m.name.Length > 0 && match.Matches(m.name)).Select(m => m.name).ToList();
             if (paths.Count == 0) throw new ArgumentException($"modules_to_save {match} match no module");
             foreach (var path in paths)
-                foreach (var (p, _) in Model.Find(path).named_parameters()) TrainBase(path + "." + p);
+                foreach (var (p, _) in Model.Find(path).named_parameters().ToList()) TrainBase(path + "." + p);
         }
         SetAdapter(name);
     }

@@ -59,6 +59,30 @@ public class TorchInteropTests
     }
 
     [Fact]
+    public void NamedAdaptersAndModulesToSave()
+    {
+        var model = new Mlp(seed: 4);
+        var peft = TorchPeftModel.Create(model, new LoraConfig { R = 2, InitLoraWeights = LoraInit.Random, TargetModules = TargetModules.Of("up"), ModulesToSave = ["down"] },
+            modelType: "mlp", seed: 1);
+        peft.AddAdapter("second", new LoraConfig { R = 3, InitLoraWeights = LoraInit.Random, TargetModules = TargetModules.Of("up") });
+        Assert.Equal("second", peft.ActiveAdapter);
+        var second = model.call(Input()).detach();
+        peft.SetAdapter("default");
+        var first = model.call(Input()).detach();
+        Assert.False(first.allclose(second));
+        Assert.Contains("down.weight", peft.Trainable().Select(t => t.Name));        // modules_to_save: a trainable float32 copy
+
+        using var dir = new TempDir();
+        Assert.Equal([dir.Path, Path.Combine(dir.Path, "second")], peft.Save(dir.Path));
+        Assert.Contains("base_model.model.down.weight", SafeTensorsKeys(dir.Path));
+        var reloaded = new Mlp(seed: 5);                                              // other base weights: down comes from the file
+        var again = TorchPeftModel.Load(reloaded, dir.Path, modelType: "mlp");
+        Assert.False(reloaded.call(Input()).allclose(first));                        // up's base weight differs
+        again.LoadAdapter(Path.Combine(dir.Path, "second"), "second");
+        Assert.Equal(["default", "second"], again.AdapterNames);
+    }
+
+    [Fact]
     public void Ia3AndFourBitLayersOnAnyModule()
     {
         var model = new Mlp(seed: 2);
