@@ -12,11 +12,14 @@ namespace Workbench.Torch.Layers;
 public static class FrozenWeightLinear
 {
     /// <summary>x (..., in) → (..., out) with W [out, in] from <paramref name="weight"/> (a fresh tensor each call).</summary>
-    public static Tensor Apply(Func<Tensor> weight, Tensor x)
+    public static Tensor Apply(Func<Tensor> weight, Tensor x) =>
+        x.requires_grad && is_grad_enabled() ? Function.apply(weight, x) : Linear(weight, x);
+
+    /// <summary>x·Wᵀ, every temporary of making W freed at once (not left to an enclosing scope).</summary>
+    private static Tensor Linear(Func<Tensor> weight, Tensor x)
     {
-        if (x.requires_grad && is_grad_enabled()) return Function.apply(weight, x);
-        using var w = weight();
-        return nn.functional.linear(x, w);
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(x, weight()).MoveToOuterDisposeScope();
     }
 
     private sealed class Function : SingleTensorFunction<Function>
@@ -27,14 +30,15 @@ public static class FrozenWeightLinear
         {
             var weight = (Func<Tensor>)vars[0];
             ctx.save_data("weight", weight);
-            using var w = weight();
-            return nn.functional.linear((Tensor)vars[1], w);
+            return Linear(weight, (Tensor)vars[1]);
         }
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
         {
-            using var w = ((Func<Tensor>)ctx.get_data("weight"))();
-            return [null!, gradOutput.matmul(w)];                    // nothing for the weight function; dx = dy·W
+            // Backward runs inside the caller's dispose scope: free W now, and hand dx to autograd outside any scope.
+            using var scope = NewDisposeScope();
+            var w = ((Func<Tensor>)ctx.get_data("weight"))();
+            return [null!, gradOutput.matmul(w).DetachFromDisposeScope()];   // nothing for the weight function; dx = dy·W
         }
     }
 }
