@@ -44,6 +44,9 @@ public static class TorchRuntime
         {
             // OpenMP threads that spin while waiting cost 10× on small ops when the cores are shared; libgomp reads this once, at load.
             if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+            // glibc raises its mmap threshold (to 32 MiB) after the first large free, after which freed tensor buffers stay
+            // in the heap: the process keeps every transient it ever had. A fixed 1 MiB threshold returns them at once.
+            if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null) mallopt(MmapThreshold, 1 << 20);
             var path = Path.Combine(AppContext.BaseDirectory, NativeLibrary);
             if (!File.Exists(path))
                 return new BackendUnavailableException($"the torch backend needs {path}, which this build does not have (build a project that references Workbench.Torch){way}");
@@ -63,6 +66,11 @@ public static class TorchRuntime
 
     [DllImport("libc", CharSet = CharSet.Ansi)]
     private static extern int setenv(string name, string value, int overwrite);
+
+    private const int MmapThreshold = -3;   // M_MMAP_THRESHOLD in malloc.h
+
+    [DllImport("libc")]
+    private static extern int mallopt(int parameter, int value);
 
     /// <summary>The loader's own words (dlerror) from .NET's longer message, on one line, with the fix for the known case.</summary>
     private static string Cause(string message)
