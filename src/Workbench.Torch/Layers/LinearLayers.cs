@@ -39,7 +39,7 @@ public sealed class FrozenLinear : TorchLayer, ITorchLinear
         if (w.dtype == x.dtype) return nn.functional.linear(x, w, OptionalParam("bias"));
         using var scope = NewDisposeScope();
         var dtype = x.dtype;                                              // x itself is gone by backward
-        var y = FrozenWeightLinear.Apply(() => w.to(dtype), x);
+        var y = FrozenWeightLinear.Apply((start, count) => w.narrow(0, start, count).to(dtype), w.shape[0], FrozenWeightLinear.RowsPerBlock(w.shape[1]), x);
         return (OptionalParam("bias") is { } b ? y + b.to(x.dtype) : y).MoveToOuterDisposeScope();
     }
 }

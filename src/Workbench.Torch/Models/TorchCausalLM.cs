@@ -66,7 +66,8 @@ public abstract class TorchCausalLM : TorchModule, ICausalLM
     {
         if (!Config.TieWordEmbeddings) return ((nn.Module<Tensor, Tensor>)this.Find(parts.Head)).call(hidden);
         var (weight, dtype) = (Embeddings.Weight, hidden.dtype);
-        return weight.dtype == dtype ? nn.functional.linear(hidden, weight) : FrozenWeightLinear.Apply(() => weight.to(dtype), hidden);
+        return weight.dtype == dtype ? nn.functional.linear(hidden, weight)
+            : FrozenWeightLinear.Apply((start, count) => weight.narrow(0, start, count).to(dtype), weight.shape[0], FrozenWeightLinear.RowsPerBlock(weight.shape[1]), hidden);
     }
 
     public IKvCache NewCache(int batch) => new TorchKvCache(Config.NumLayers, batch);

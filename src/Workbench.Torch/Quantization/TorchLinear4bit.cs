@@ -61,21 +61,38 @@ public sealed class TorchLinear4bit : TorchLayer, ITorchLinear
     }
 
     /// <summary>W [out, in] in float32: book[code] · absmax of its block.</summary>
-    public Tensor DenseWeight()
+    public Tensor DenseWeight() => DenseRows(0, outFeatures);
+
+    /// <summary>
+    /// Rows [start, start + count) of W in float32. Rows start on a byte and a block when a row's length is a multiple
+    /// of the block size (every real model); otherwise only the whole weight is made.
+    /// </summary>
+    public Tensor DenseRows(long start, long count)
     {
         using var scope = NewDisposeScope();
-        long n = outFeatures * inFeatures;
-        var values = Buffer("code").index_select(0, Buffer("weight").to(ScalarType.Int32)).reshape(-1).narrow(0, 0, n);
-        var scales = BlockScales().repeat_interleave(blockSize).narrow(0, 0, n);
-        return (values * scales).reshape(outFeatures, inFeatures).MoveToOuterDisposeScope();
+        long first = start * inFeatures, n = count * inFeatures;
+        bool aligned = first % blockSize == 0 && n % blockSize == 0 && first % 2 == 0;
+        if (!aligned && (start != 0 || count != outFeatures)) throw new ArgumentException($"TorchLinear4bit: rows {start}+{count} do not start on a block of {blockSize}");
+        // pairs[byte] gives the (high, low) nibbles' values; then each block of values times its absmax
+        var codes = Buffer("weight").narrow(0, first / 2, (n + 1) / 2);
+        var values = Buffer("code").index_select(0, codes.to(ScalarType.Int32)).reshape(-1).narrow(0, 0, n);
+        var scales = BlockScales().narrow(0, first / blockSize, (n + blockSize - 1) / blockSize);
+        var w = aligned
+            ? values.view(-1, blockSize).mul_(scales.unsqueeze(1))
+            : values * scales.repeat_interleave(blockSize).narrow(0, 0, n);
+        return w.reshape(count, inFeatures).MoveToOuterDisposeScope();
     }
 
-    /// <summary>x (..., in) → (..., out); the dequantised weight is made again in backward rather than kept (<see cref="FrozenWeightLinear"/>).</summary>
+    /// <summary>Rows of W per block of the matmul: whole blocks of the quantisation, or the whole weight.</summary>
+    private bool RowsAlign => inFeatures % blockSize == 0 && inFeatures % 2 == 0;
+
+    /// <summary>x (..., in) → (..., out); the dequantised weight is made block by block, and again in backward, never kept (<see cref="FrozenWeightLinear"/>).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var dtype = x.dtype;                                              // x itself is gone by backward
-        var y = FrozenWeightLinear.Apply(() => DenseWeight().to(dtype), x);
+        var y = FrozenWeightLinear.Apply((start, count) => DenseRows(start, count).to(dtype), outFeatures,
+            RowsAlign ? FrozenWeightLinear.RowsPerBlock(inFeatures) : outFeatures, x);
         return (OptionalParam("bias") is { } b ? y + b.to(x.dtype) : y).MoveToOuterDisposeScope();
     }
 }

@@ -124,6 +124,22 @@ public class TorchTrainingTests
     }
 
     [Fact]
+    public void FourBitMatmulsInBlocksOfRowsMatchTheWholeWeight()
+    {
+        // 4100 × 4096: two blocks of rows (4096 rows of 4096 make one), forward and dx = dy·W
+        var q = QuantizedTensor.Quantize(Workbench.Engine.Tensor.Randn(new Random(2), 0.02f, 4100, 4096), QuantType.Nf4, 64, doubleQuant: true);
+        var layer = new TorchLinear4bit(q, null, TorchRuntime.Device("cpu"));
+        TorchSharp.torch.manual_seed(1);
+        var x = TorchSharp.torch.randn(3, 4096).requires_grad_(true);
+        var y = layer.call(x);
+        y.sum().backward();
+        var w = layer.DenseWeight();
+        var expected = TorchSharp.torch.nn.functional.linear(x.detach(), w);
+        TorchModelTests.AssertClose(TorchTensors.ToFloats(expected), TorchTensors.ToFloats(y), 1e-5, "y");
+        TorchModelTests.AssertClose(TorchTensors.ToFloats(TorchSharp.torch.ones(3, 4100).matmul(w)), TorchTensors.ToFloats(x.grad!), 1e-5, "dx");
+    }
+
+    [Fact]
     public void QLoraModelsGiveTheSameLogits()
     {
         var setup = new InferenceSetup { Quantization = QuantOptions.QLora };
