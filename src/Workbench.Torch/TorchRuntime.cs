@@ -44,8 +44,6 @@ public static class TorchRuntime
         {
             // OpenMP threads that spin while waiting cost 10× on small ops when the cores are shared; libgomp reads this once, at load.
             if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-            // MKL keeps the buffers of its large matmuls for reuse unless told not to: memory a 4-bit model cannot spare.
-            if (Environment.GetEnvironmentVariable("MKL_DISABLE_FAST_MM") is null) setenv("MKL_DISABLE_FAST_MM", "1", 0);
             // glibc raises its mmap threshold (to 32 MiB) after the first large free, after which freed tensor buffers stay
             // in the heap: the process keeps every transient it ever had. A fixed 1 MiB threshold returns them at once.
             if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null) mallopt(MmapThreshold, 1 << 20);
