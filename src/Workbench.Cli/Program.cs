@@ -68,6 +68,7 @@ public static class Program
     /// <summary>The whole command tree; each command lives in its own file under Commands/.</summary>
     public static RootCommand Build()
     {
+        Torch.TorchBackend.Register();   // idempotent; libtorch itself loads only when a command uses it
         var root = new RootCommand("Workbench: parameter-efficient fine-tuning of language models in C#") { Verbose };
         root.Subcommands.Add(BenchCommands.Build());
         root.Subcommands.Add(EvalCommand.Build());

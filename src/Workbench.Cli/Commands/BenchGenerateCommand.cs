@@ -19,16 +19,19 @@ public static class BenchGenerateCommand
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
         var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json");
+        var backend = new BackendChoice.Options();
         var cmd = new Command("generate", "Time model loading and greedy generation with the KV cache") { model, maxNew, repeat, json };
+        backend.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             var directory = pr.GetValue(model)!;
             int tokens = pr.GetValue(maxNew), runs = pr.GetValue(repeat);
             if (tokens < 1 || runs < 1) return CliOutput.Fail("bench generate: --max-new-tokens and --repeat must be positive");
             var watch = Stopwatch.StartNew();
-            if (!ModelLoading.TryLoad(directory, withTokenizer: false, out var m, out _, out int code)) return code;
+            if (!ModelLoading.TryLoad(directory, backend.From(pr), withTokenizer: false, out var m, out _, out int code)) return code;
             double load = watch.Elapsed.TotalSeconds;
             var result = Run(m, tokens, runs);
+            result["compute_backend"] = backend.From(pr).Backend;
             result["load_seconds"] = load;
             if (pr.GetValue(json)) CliOutput.WriteJson(result);
             else foreach (var (k, v) in result) Console.WriteLine($"{k,-18} {v}");

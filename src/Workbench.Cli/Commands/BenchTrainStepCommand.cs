@@ -17,6 +17,8 @@ namespace Workbench.Cli.Commands;
 /// With <c>--config DIR</c> the shape is a real model's; with <c>--load-in-4bit</c> (QLoRA) the model is built
 /// directly in 4 bits (each synthetic weight generated, quantised and dropped; embeddings and head in bf16),
 /// and the output adds the memory planner's prediction (<see cref="MemoryPlan"/>) next to the measured peak.
+/// With <c>--backend torch</c> the same model (same synthetic weights) runs on libtorch through the backend seam
+/// (<c>ITrainableLM</c>: its loss leaves out the last position of each row, 1/seq of the head's work).
 /// </summary>
 public static class BenchTrainStepCommand
 {
@@ -57,6 +59,8 @@ public static class BenchTrainStepCommand
             arch, hidden, ffn, heads, kvHeads, layers, vocab, batch, seq, loraR, loraAlpha, steps, checkpointing, json,
             configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, frozenDtype, heapLimit,
         };
+        var backend = new BackendChoice.Options();
+        backend.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             if (pr.GetValue(arch) != "llama") return CliOutput.Fail($"bench train-step: unsupported --arch '{pr.GetValue(arch)}' (supported: llama)");
@@ -77,9 +81,19 @@ public static class BenchTrainStepCommand
             }
             catch (Exception e) when (e is ArgumentException or FormatException or IOException) { return CliOutput.Fail($"bench train-step: {e.Message}"); }
             if (config.ModelType != "llama") return CliOutput.Fail($"bench train-step: {config.Source}: model_type '{config.ModelType}' (supported: llama)");
+            var compute = backend.From(pr);
+            if (compute.Backend == "torch" && pr.GetValue(optim) is not ("adamw_torch" or "adamw_8bit"))
+                return CliOutput.Fail("bench train-step: --backend torch has --optim adamw_torch and adamw_8bit");
+            if (compute.Backend == "torch" && frozen != DType.F32)
+                return CliOutput.Fail("bench train-step: --frozen-dtype is for the managed engine (--backend torch keeps f32)");
             if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
-            var result = Run(config, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(loraR), pr.GetValue(loraAlpha),
-                pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup), frozen);
+            JsonObject result;
+            try
+            {
+                result = Run(config, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(loraR), pr.GetValue(loraAlpha),
+                    pr.GetValue(steps), pr.GetValue(checkpointing), quant, pr.GetValue(optim)!, pr.GetValue(warmup), compute, frozen);
+            }
+            catch (Exception e) when (BackendChoice.IsUserError(e)) { return CliOutput.Fail($"bench train-step: {e.Message}"); }
             if (pr.GetValue(json)) CliOutput.WriteJson(result);
             else foreach (var (k, v) in result) Console.WriteLine($"{k,-26} {v}");
             return 0;
@@ -117,25 +131,8 @@ public static class BenchTrainStepCommand
     };
 
     public static JsonObject Run(ModelConfig config, int batch, int seq, int r, float alpha, int steps, bool checkpointing,
-        QuantOptions? quant = null, string optim = "adamw_torch", int warmup = 1, DType frozen = DType.F32)
+        QuantOptions? quant = null, string optim = "adamw_torch", int warmup = 1, BackendChoice? compute = null, DType frozen = DType.F32)
     {
-        var build = Stopwatch.StartNew();
-        var random = WeightSources.Random(seed: 0);
-        // the frozen matrices (not the norms) in the storage dtype asked for, as a bf16/f16 checkpoint would hold them
-        WeightSource stored = (name, shape) => random(name, shape) is var t && t.Rank == 2 ? t.To(frozen) : t;
-        var model = quant is null
-            ? new LlamaForCausalLM(config, stored)
-            : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), random, quant);
-        model.GradientCheckpointing = checkpointing;
-        PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.AllLinear });
-        var trainable = model.TrainableParameters().ToList();
-        var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
-        double buildSeconds = build.Elapsed.TotalSeconds;
-        long managedAfterBuild = GC.GetTotalMemory(forceFullCollection: true);
-        var process = Process.GetCurrentProcess();
-        long workingSetAfterBuild = process.WorkingSet64, peakDuringBuild = process.PeakWorkingSet64;
-        bool peakReset = ResetPeakWorkingSet();
-
         var rng = new Random(0);
         var tokens = Enumerable.Range(0, batch * (seq + 1)).Select(_ => rng.Next(config.VocabSize)).ToArray();
         var inputs = new int[batch * seq];
@@ -146,15 +143,16 @@ public static class BenchTrainStepCommand
             Array.Copy(tokens, b * (seq + 1) + 1, targets, b * seq, seq);
         }
 
-        float Step()
-        {
-            var logits = model.Forward(inputs, batch, seq);                       // (B, T, V)
-            var loss = Ops.CrossEntropy(logits.Reshape(batch * seq, config.VocabSize), targets);
-            optimizer.ZeroGrad();
-            loss.Backward();
-            optimizer.Step();
-            return loss.Item();
-        }
+        var build = Stopwatch.StartNew();
+        bool torch = compute?.Backend == "torch";
+        var (Step, trainableCount, stateBytes) = torch
+            ? TorchStep(config, batch, seq, r, alpha, checkpointing, quant, optim == "adamw_8bit", compute!.Device, inputs)
+            : ManagedStep(config, batch, seq, r, alpha, checkpointing, quant, optim, frozen, inputs, targets);
+        double buildSeconds = build.Elapsed.TotalSeconds;
+        long managedAfterBuild = GC.GetTotalMemory(forceFullCollection: true);
+        var process = Process.GetCurrentProcess();
+        long workingSetAfterBuild = process.WorkingSet64, peakDuringBuild = process.PeakWorkingSet64;
+        bool peakReset = ResetPeakWorkingSet();
 
         for (int i = 0; i < warmup; i++) Step(); // JIT, buffers
         var times = new List<double>();
@@ -174,12 +172,13 @@ public static class BenchTrainStepCommand
         var planOptions = new PlanOptions
         {
             Method = AdapterMethod.Lora, Quantization = quant, Rank = r, Seq = seq, Batch = batch,
-            GradientCheckpointing = checkpointing, Optimizer8bit = optimizer is AdamW8bit, FrozenBytes = DTypeInfo.SizeOf(frozen),
+            GradientCheckpointing = checkpointing, Optimizer8bit = optim.Contains("8bit"), FrozenBytes = DTypeInfo.SizeOf(frozen),
         };
         return new JsonObject
         {
-            ["backend"] = Gemm.Backend.ToString().ToLowerInvariant(),
-            ["threads"] = Par.Threads,
+            ["backend"] = torch ? "torch" : Gemm.Backend.ToString().ToLowerInvariant(),
+            ["device"] = compute?.Device ?? "cpu",
+            ["threads"] = torch ? Torch.TorchBench.Threads : Par.Threads,
             ["model"] = Path.GetFileName(Path.GetDirectoryName(config.Source)) is { Length: > 0 } name ? name : "synthetic",
             ["quantization"] = quant?.ToString() ?? "none",
             ["frozen_dtype"] = quant is null ? frozen.ToString().ToLowerInvariant() : null,
@@ -193,11 +192,54 @@ public static class BenchTrainStepCommand
             ["peak_working_set_steps_bytes"] = peakReset ? Process.GetCurrentProcess().PeakWorkingSet64 : null,
             ["working_set_after_build_bytes"] = workingSetAfterBuild,
             ["managed_heap_after_build_bytes"] = managedAfterBuild,
-            ["optimizer_state_bytes"] = optimizer.StateBytes,
+            ["optimizer_state_bytes"] = stateBytes,
             ["gc_heap_limit_bytes"] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-            ["trainable_parameters"] = trainable.Sum(t => t.Numel),
+            ["trainable_parameters"] = trainableCount,
             ["loss"] = lastLoss,
-            ["plan"] = config.ModelType == "llama" && quant?.Type != QuantType.Int8 ? PlanCommand.Report(MemoryPlan.For(config, planOptions), planOptions) : null,
+            ["plan"] = quant?.Type != QuantType.Int8 ? PlanCommand.Report(MemoryPlan.For(config, planOptions), planOptions) : null,
         };
+    }
+
+    /// <summary>The managed engine's step: forward, cross-entropy over every position, backward, the chosen optimizer.</summary>
+    private static (Func<float> Step, long Trainable, long StateBytes) ManagedStep(ModelConfig config, int batch, int seq, int r, float alpha,
+        bool checkpointing, QuantOptions? quant, string optim, DType frozen, int[] inputs, int[] targets)
+    {
+        var random = WeightSources.Random(seed: 0);
+        // the frozen matrices (not the norms) in the storage dtype asked for, as a bf16/f16 checkpoint would hold them
+        WeightSource stored = (name, shape) => random(name, shape) is var t && t.Rank == 2 ? t.To(frozen) : t;
+        var model = quant is null
+            ? new LlamaForCausalLM(config, stored)
+            : ModelQuantizer.Build(w => new LlamaForCausalLM(config, w), random, quant);
+        model.GradientCheckpointing = checkpointing;
+        PeftModel.Create(model, new LoraConfig { R = r, LoraAlpha = alpha, TargetModules = TargetModules.AllLinear });
+        var trainable = model.TrainableParameters().ToList();
+        var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
+        float Step()
+        {
+            var logits = model.Forward(inputs, batch, seq);                       // (B, T, V)
+            var loss = Ops.CrossEntropy(logits.Reshape(batch * seq, config.VocabSize), targets);
+            optimizer.ZeroGrad();
+            loss.Backward();
+            optimizer.Step();
+            return loss.Item();
+        }
+        return (Step, trainable.Sum(t => t.Numel), optimizer.StateBytes);
+    }
+
+    /// <summary>The torch backend's step through the seam: loss and backward (labels = the inputs, shifted inside), AdamW (8-bit states for adamw_8bit).</summary>
+    private static (Func<float> Step, long Trainable, long StateBytes) TorchStep(ModelConfig config, int batch, int seq, int r, float alpha,
+        bool checkpointing, QuantOptions? quant, bool eightBitStates, string device, int[] inputs)
+    {
+        var model = Torch.TorchBench.LoraModel(config, quant, r, alpha, TargetModules.AllLinear, device, eightBitStates);
+        model.GradientCheckpointing = checkpointing;
+        model.Training = true;
+        float Step()
+        {
+            model.ZeroGrad();
+            float loss = (float)model.LossAndBackward(inputs, inputs, batch, seq, 1f, 0);
+            model.OptimizerStep(1e-4);
+            return loss;
+        }
+        return (Step, model.TrainableParameters, model.OptimizerStateBytes);
     }
 }

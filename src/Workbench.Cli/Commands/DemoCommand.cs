@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Workbench.Backends;
 using Workbench.Cli.Demo;
 using Workbench.Data;
 using Workbench.Data.FewShot;
@@ -30,6 +31,8 @@ public static class DemoCommand
         var json = new Option<bool>("--json") { Description = "print the results as one JSON object (as results.json) instead of the tables" };
         var cmd = new Command("demo", "The main job: NSMC few-shot before and after IA3, LoRA and QLoRA on a small base model, with report.html")
             { full, model, output, samples, shots, steps, scoring, sft, sftSource, json };
+        var backend = new BackendChoice.Options();
+        backend.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             bool isFull = pr.GetValue(full);
@@ -39,6 +42,7 @@ public static class DemoCommand
                 Samples = pr.GetValue(samples) ?? (isFull ? 500 : 200), Shots = pr.GetValue(shots),
                 Steps = pr.GetValue(steps) ?? (isFull ? 300 : 100),
                 Scoring = pr.GetValue(scoring) == "generate" ? FewShotScoring.Generate : FewShotScoring.LogLikelihood,
+                Backend = backend.From(pr),
             }, pr.GetValue(json));
         });
         return cmd;
@@ -68,7 +72,7 @@ public static class DemoCommand
             return 1;
         }
         catch (Exception e) when (e is DemoException or TrainingConfigException or DataFormatException or TaskDefinitionException
-                                   or FormatException or IOException or NotSupportedException)
+                                   or FormatException or IOException or NotSupportedException or BackendUnavailableException)
         {
             return CliOutput.Fail($"demo: {e.Message}");
         }

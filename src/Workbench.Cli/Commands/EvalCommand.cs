@@ -44,11 +44,13 @@ public static class EvalCommand
         var test = new Option<string?>("--test") { Description = "Test TSV (default: the task's)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var output = new Option<string?>("--out") { Description = "Run folder: writes eval_<task>_p<prompt>.json (with every item) there" };
+        var backend = new BackendChoice.Options();
         var command = new Command("fewshot", "Few-shot classification accuracy (NSMC protocol) with a 95% interval")
             { model, adapter, task, prompt, shots, samples, seed, scoring, full, train, test, json, output };
+        backend.AddTo(command);
         command.SetAction(pr => Run(new FewShotArgs(pr.GetValue(model)!, pr.GetValue(adapter), pr.GetValue(task)!, pr.GetValue(prompt)!,
             pr.GetValue(shots), pr.GetValue(samples), pr.GetValue(seed), pr.GetValue(scoring) == "loglik" ? FewShotScoring.LogLikelihood : FewShotScoring.Generate,
-            pr.GetValue(full), pr.GetValue(train), pr.GetValue(test), pr.GetValue(json), pr.GetValue(output))));
+            pr.GetValue(full), pr.GetValue(train), pr.GetValue(test), pr.GetValue(json), pr.GetValue(output)) { Backend = backend.From(pr) }));
         return command;
     }
 
@@ -56,7 +58,10 @@ public static class EvalCommand
     private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public sealed record FewShotArgs(string Model, string? Adapter, string Task, string Prompt, int? Shots, int? Samples, int? Seed,
-        FewShotScoring Scoring, bool Full, string? Train, string? Test, bool Json, string? Out);
+        FewShotScoring Scoring, bool Full, string? Train, string? Test, bool Json, string? Out)
+    {
+        public BackendChoice Backend { get; init; } = new();
+    }
 
     public static int Run(FewShotArgs a)
     {
@@ -92,10 +97,11 @@ public static class EvalCommand
             tokenizer = Tokenizer.Load(a.Model);
             items = FewShotSampler.Create(fewShot, tokenizer).Render(promptName);
             ModelConfig.Load(a.Model).CheckTokenizer(tokenizer.VocabSize, a.Model);
-            lm = ComputeBackends.Default.Load(a.Model, new InferenceSetup { AdapterDirectory = a.Adapter });
+            lm = a.Backend.Get().Load(a.Model, new InferenceSetup { AdapterDirectory = a.Adapter, Device = a.Backend.Device });
         }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException
-                                   or NotSupportedException or DataFormatException or TaskDefinitionException or KeyNotFoundException)
+                                   or NotSupportedException or DataFormatException or TaskDefinitionException or KeyNotFoundException
+                                   or BackendUnavailableException)
         {
             return CliOutput.Fail(e.Message);
         }

@@ -27,24 +27,26 @@ public static class GenerateCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "Stop once the new text contains this (repeatable)", AllowMultipleArgumentsPerToken = false };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var backend = new BackendChoice.Options();
         var cmd = new Command("generate", "Continue a prompt with a Hugging Face model")
         {
             model, prompt, greedy, maxNew, temperature, topK, topP, repetition, seed, stop, json,
         };
+        backend.AddTo(cmd);
         cmd.SetAction(pr => Run(pr.GetValue(model)!, pr.GetValue(prompt)!, new GenerationOptions
         {
             Greedy = pr.GetValue(greedy), MaxNewTokens = pr.GetValue(maxNew), Temperature = pr.GetValue(temperature),
             TopK = pr.GetValue(topK), TopP = pr.GetValue(topP), RepetitionPenalty = pr.GetValue(repetition),
             Seed = pr.GetValue(seed), StopStrings = pr.GetValue(stop) ?? [],
-        }, pr.GetValue(json)));
+        }, pr.GetValue(json), backend.From(pr)));
         return cmd;
     }
 
-    public static int Run(string directory, string prompt, GenerationOptions options, bool asJson)
+    public static int Run(string directory, string prompt, GenerationOptions options, bool asJson, BackendChoice? backend = null)
     {
         try { options.Validate(); }
         catch (ArgumentException e) { return CliOutput.Fail(Flags.AsFlag(e.Message)); }
-        if (!ModelLoading.TryLoad(directory, withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
+        if (!ModelLoading.TryLoad(directory, backend ?? new(), withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
         var ids = tokenizer!.Encode(prompt);
         if (ids.Length == 0) return CliOutput.Fail("--prompt: encodes to no tokens");
         options = options with

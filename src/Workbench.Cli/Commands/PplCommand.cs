@@ -21,17 +21,19 @@ public static class PplCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Window length (default: the model's max positions)" };
         var stride = new Option<int?>("--stride") { Description = "Tokens between window starts (default: the window length)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var cmd = new Command("ppl", "Perplexity of a model on a text or JSONL file") { model, file, field, column, maxLength, stride, json };
-        cmd.SetAction(pr => Run(pr.GetValue(model)!, pr.GetValue(file)!, pr.GetValue(field)!, pr.GetValue(column), pr.GetValue(maxLength), pr.GetValue(stride), pr.GetValue(json)));
+        var backend = new BackendChoice.Options();
+        var cmd = new Command("ppl", "Perplexity of a model on a text, JSONL or TSV file") { model, file, field, column, maxLength, stride, json };
+        backend.AddTo(cmd);
+        cmd.SetAction(pr => Run(pr.GetValue(model)!, pr.GetValue(file)!, pr.GetValue(field)!, pr.GetValue(column), pr.GetValue(maxLength), pr.GetValue(stride), pr.GetValue(json), backend.From(pr)));
         return cmd;
     }
 
-    public static int Run(string directory, string file, string field, string? column, int? maxLength, int? stride, bool asJson)
+    public static int Run(string directory, string file, string field, string? column, int? maxLength, int? stride, bool asJson, BackendChoice? backend = null)
     {
         if (!File.Exists(file)) return CliOutput.Fail($"{file}: no such file");
         if (maxLength < 2) return CliOutput.Fail($"--max-length: must be at least 2, got {maxLength}");
         if (stride < 1) return CliOutput.Fail($"--stride: must be at least 1, got {stride}");
-        if (!ModelLoading.TryLoad(directory, withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
+        if (!ModelLoading.TryLoad(directory, backend ?? new(), withTokenizer: true, out var model, out var tokenizer, out int code)) return code;
         PerplexityResult result;
         try
         {

@@ -34,6 +34,8 @@ public sealed record DemoOptions
     public int MaxLength { get; init; } = 384;
     public FewShotScoring Scoring { get; init; } = FewShotScoring.LogLikelihood;
     public int Seed { get; init; } = 42;
+    /// <summary>The compute backend the adapters train and every model is scored on (the merge itself is host arithmetic).</summary>
+    public Commands.BackendChoice Backend { get; init; } = new();
 }
 
 /// <summary>One fine-tuning method's run: its adapter folder, counts and times, and its loss curve.</summary>
@@ -139,7 +141,7 @@ public static class DemoPipeline
             return s;
         }
 
-        Evaluate("base", LoadForInference(o.ModelDir));
+        Evaluate("base", LoadForInference(o, o.ModelDir));
         var runs = new List<MethodRun>();
         foreach (var recipe in Recipes)
         {
@@ -153,7 +155,7 @@ public static class DemoPipeline
         progress.Log($"merging the best adapter ({best}) into {mergedDir}");
         var peft = PeftModel.Load(CausalLM.Load(o.ModelDir), Path.Combine(o.OutDir, best));
         StandaloneExport.Export(peft.MergeAndUnload(), o.ModelDir, mergedDir);
-        Evaluate($"merged ({best})", LoadForInference(mergedDir));
+        Evaluate($"merged ({best})", LoadForInference(o, mergedDir));
 
         var reportPath = Path.Combine(o.OutDir, "report.html");
         var result = new DemoResult(runs, scores, best, mergedDir, reportPath);
@@ -164,7 +166,8 @@ public static class DemoPipeline
     }
 
     /// <summary>A model for scoring: a small model's weights widened to fp32 once (a few MB) rather than in every product.</summary>
-    private static ICausalLM LoadForInference(string dir) => ComputeBackends.Default.Load(dir, new InferenceSetup { BaseDType = DType.F32 });
+    private static ICausalLM LoadForInference(DemoOptions o, string dir) =>
+        o.Backend.Get().Load(dir, new InferenceSetup { BaseDType = DType.F32, Device = o.Backend.Device });
 
     private static readonly JsonSerializerOptions Readable = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -203,6 +206,7 @@ public static class DemoPipeline
             MaxLength = Math.Min(o.MaxLength, baseConfig.MaxPositions), MicroBatchSize = o.MicroBatchSize,
             LearningRate = recipe.LearningRate, LrSchedulerType = LrSchedulerType.Constant, WarmupSteps = Math.Min(10, o.Steps / 5),
             MaxSteps = o.Steps, Seed = o.Seed, OutputDir = Path.Combine(o.OutDir, recipe.Name), LoggingSteps = 1,
+            Backend = o.Backend.Backend, Device = o.Backend.Device,
         }.Validate("demo");
         var run = TrainingRun.Create(config);
         var trainer = run.Trainer;

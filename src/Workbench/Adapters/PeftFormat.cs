@@ -24,21 +24,23 @@ public static class PeftFormat
     public const string PeftVersion = "0.20.1.dev0";
 
     /// <summary>Saves every adapter (or the given ones): "default" in <paramref name="directory"/>, others in subfolders.</summary>
-    internal static IReadOnlyList<string> Save(PeftModel peft, string directory, IEnumerable<string>? adapters = null)
+    internal static IReadOnlyList<string> Save(PeftModel peft, string directory, IEnumerable<string>? adapters = null) =>
+        (adapters ?? peft.AdapterNames).Select(name =>
+            WriteFolder(directory, name, peft.Config(name), StateDict(peft, name).ToDictionary(e => e.Key, e => e.Tensor))).ToList();
+
+    /// <summary>
+    /// Writes one adapter's folder (<paramref name="directory"/> for "default", else its subfolder): the tensors by model
+    /// key (the prefix is added here) and the config as PEFT's save_pretrained stores it (inference_mode true). Any
+    /// backend saves through this. Returns the folder.
+    /// </summary>
+    public static string WriteFolder(string directory, string adapter, AdapterConfig config, IReadOnlyDictionary<string, Tensor> tensors)
     {
-        var written = new List<string>();
-        foreach (var name in adapters ?? peft.AdapterNames)
-        {
-            var dir = name == "default" ? directory : Path.Combine(directory, name);
-            Directory.CreateDirectory(dir);
-            var tensors = StateDict(peft, name).ToDictionary(e => KeyPrefix + e.Key, e => e.Tensor);
-            SafeTensorsWriter.Write(Path.Combine(dir, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-            // PEFT's save_pretrained stores inference_mode = true.
-            var json = ConfigJson(peft.Config(name) with { InferenceMode = true });
-            AtomicFile.WriteAllText(Path.Combine(dir, ConfigFileName), json);
-            written.Add(dir);
-        }
-        return written;
+        var dir = adapter == "default" ? directory : Path.Combine(directory, adapter);
+        Directory.CreateDirectory(dir);
+        SafeTensorsWriter.Write(Path.Combine(dir, WeightsFileName), tensors.ToDictionary(e => KeyPrefix + e.Key, e => e.Value), new Dictionary<string, string> { ["format"] = "pt" });
+        var json = ConfigJson(config with { InferenceMode = true });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFileName), json);
+        return dir;
     }
 
     /// <summary>
@@ -89,14 +91,25 @@ public static class PeftFormat
 
     private static void LoadWeights(PeftModel peft, string directory, string adapter)
     {
+        var expected = StateDict(peft, adapter);
+        var stored = ReadWeights(directory, adapter, expected.ToDictionary(e => e.Key, e => e.Tensor.Shape));
+        foreach (var (key, _, set) in expected) set(stored[key]);
+    }
+
+    /// <summary>
+    /// An adapter folder's tensors by model key (prefix stripped), which must be exactly <paramref name="expected"/> with
+    /// those shapes: missing, unexpected or mis-shaped tensors are one error naming the file and the keys. Any backend
+    /// loads through this.
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadWeights(string directory, string adapter, IReadOnlyDictionary<string, int[]> expected)
+    {
         var file = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no adapter weights (PEFT's .bin format is not read)", file);
         var stored = SafeTensorsFile.Load(file);
-        var expected = StateDict(peft, adapter).ToDictionary(e => KeyPrefix + e.Key);
-        var missing = expected.Keys.Where(k => !stored.ContainsKey(k)).ToList();
-        var unexpected = stored.Keys.Where(k => !expected.ContainsKey(k)).ToList();
-        var wrongShape = expected.Where(e => stored.TryGetValue(e.Key, out var t) && !t.Shape.SequenceEqual(e.Value.Tensor.Shape))
-            .Select(e => $"{e.Key} is {Shape.Format(stored[e.Key].Shape)}, the model expects {Shape.Format(e.Value.Tensor.Shape)}").ToList();
+        var missing = expected.Keys.Where(k => !stored.ContainsKey(KeyPrefix + k)).Select(k => KeyPrefix + k).ToList();
+        var unexpected = stored.Keys.Where(k => !k.StartsWith(KeyPrefix, StringComparison.Ordinal) || !expected.ContainsKey(k[KeyPrefix.Length..])).ToList();
+        var wrongShape = expected.Where(e => stored.TryGetValue(KeyPrefix + e.Key, out var t) && !t.Shape.SequenceEqual(e.Value))
+            .Select(e => $"{KeyPrefix + e.Key} is {Shape.Format(stored[KeyPrefix + e.Key].Shape)}, the model expects {Shape.Format(e.Value)}").ToList();
         if (missing.Count + unexpected.Count + wrongShape.Count > 0)
         {
             static string List(string what, List<string> keys) => keys.Count == 0 ? "" :
@@ -104,7 +117,7 @@ public static class PeftFormat
             throw new AdapterFormatException($"{file}: does not fit the model for adapter '{adapter}'" +
                 List("missing", missing) + List("unexpected", unexpected) + List("wrong shape", wrongShape));
         }
-        foreach (var (key, entry) in expected) entry.Set(stored[key]);
+        return expected.Keys.ToDictionary(k => k, k => stored[KeyPrefix + k]);
     }
 
     private static Tensor AsParameter(Tensor value, bool requiresGrad)

@@ -151,8 +151,11 @@ public class PeftModel
     }
 
     /// <summary>A generator for one adapter's initial values at one layer, independent of injection order.</summary>
-    internal Random RngFor(string adapter, string path) =>
-        new(unchecked((int)StableHash.Combine(Dropout.Seed, StableHash.Of(adapter), StableHash.Of(path))));
+    internal Random RngFor(string adapter, string path) => InitRng(Dropout.Seed, adapter, path);
+
+    /// <summary>The generator of one adapter's initial values at one layer path, from the run's seed (shared by every backend).</summary>
+    public static Random InitRng(long seed, string adapter, string path) =>
+        new(unchecked((int)StableHash.Combine(seed, StableHash.Of(adapter), StableHash.Of(path))));
 
     /// <summary>Parameters trainable now, and all parameters (base, adapters, and originals kept for modules_to_save).</summary>
     public (long Trainable, long Total) ParameterCounts()

@@ -19,6 +19,12 @@ public interface IComputeBackend
     ITrainableLM LoadForTraining(string modelDirectory, TrainingSetup setup);
 }
 
+/// <summary>
+/// A backend that cannot run on this machine (its native library does not load, the device is absent); the message is
+/// one line naming the cause and the way on.
+/// </summary>
+public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>The backends a process knows, by name; the managed engine is always there.</summary>
 public static class ComputeBackends
 {

@@ -10,6 +10,10 @@ public abstract record ModelSetup
     public DType? BaseDType { get; init; }
     /// <summary>Null: unquantised. The output head and embeddings stay in <see cref="BaseDType"/>.</summary>
     public QuantOptions? Quantization { get; init; }
+    /// <summary>Where the backend computes: "cpu", or "cuda" / "cuda:N" for a backend that has a GPU path.</summary>
+    public string Device { get; init; } = CpuDevice;
+
+    public const string CpuDevice = "cpu";
 }
 
 /// <summary>A model for scoring: optionally a PEFT adapter folder applied over the base (frozen, inference mode).</summary>

@@ -125,6 +125,14 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         ? reader.Load(name)
         : throw new SafeTensorsException(Path, name, "not in this checkpoint");
 
+    /// <summary>Whether <paramref name="name"/> lies in a memory-mapped safetensors shard (<see cref="Bytes"/> reads it without a copy).</summary>
+    public bool IsMapped(string name) => _owner.TryGetValue(name, out var reader) && reader is SafeTensorsReader;
+
+    /// <summary>One tensor's raw bytes in its safetensors shard's mapping (<see cref="SafeTensorsReader.Bytes"/>); see <see cref="IsMapped"/>.</summary>
+    public ReadOnlySpan<byte> Bytes(string name) => _owner.TryGetValue(name, out var reader)
+        ? (reader as SafeTensorsReader ?? throw new SafeTensorsException(Path, name, "lies in a pytorch_model.bin shard, which is read with Load")).Bytes(name)
+        : throw new SafeTensorsException(Path, name, "not in this checkpoint");
+
     public Dictionary<string, Tensor> LoadAll() => Entries.ToDictionary(e => e.Name, e => Load(e.Name));
 
     public void Dispose()

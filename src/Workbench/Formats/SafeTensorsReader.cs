@@ -79,6 +79,19 @@ public sealed unsafe class SafeTensorsReader : ITensorFile
         return new Tensor(SafeTensorsDecode.ToStorage(entry, _data + entry.Begin, Path), (int[])entry.Shape.Clone()) { Name = name };
     }
 
+    /// <summary>
+    /// One tensor's raw little-endian bytes inside the mapping, without a copy (another backend copies them straight
+    /// into its own memory). Valid until the reader is disposed.
+    /// </summary>
+    public ReadOnlySpan<byte> Bytes(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var entry = Entry(name);
+        if (entry.ByteLength > int.MaxValue)
+            throw new SafeTensorsException(Path, name, $"{entry.ByteLength} bytes is more than one span can hold (2 GiB)");
+        return new ReadOnlySpan<byte>(_data + entry.Begin, (int)entry.ByteLength);
+    }
+
     /// <summary>Every tensor, in data-offset order.</summary>
     public Dictionary<string, Tensor> LoadAll() => Entries.ToDictionary(e => e.Name, e => Load(e.Name));
 

@@ -42,6 +42,12 @@ public sealed record TrainingConfig
     [Description("double-quantise the 4-bit block constants (QLoRA)")]
     public bool DoubleQuant { get; init; }
 
+    [Description("compute backend: managed (the C# engine) or torch (libtorch through TorchSharp)")]
+    public string Backend { get; init; } = "managed";
+
+    [Description("cpu, or cuda / cuda:N with the torch backend")]
+    public string Device { get; init; } = "cpu";
+
     [Description("LoRA rank r")]
     public int LoraR { get; init; } = 8;
 

@@ -48,7 +48,7 @@ public sealed class TrainingRun
     public const string Kind = "training-run";
 
     /// <param name="resume">null, <c>latest</c>, or a checkpoint folder.</param>
-    /// <param name="backend">the compute backend (null: the managed engine).</param>
+    /// <param name="backend">the compute backend (null: the one the config's <c>backend</c> names).</param>
     public static TrainingRun Create(TrainingConfig config, string? resume = null, IComputeBackend? backend = null)
     {
         config.Validate();
@@ -63,7 +63,7 @@ public sealed class TrainingRun
         bool preference = config.Method != TrainingMethod.Sft;
         var examples = preference ? [] : TrainingData.Load(config, tokenizer, warnings);
         var pairs = preference ? PreferenceData.Load(config, tokenizer, warnings) : [];
-        var model = Prepare(backend ?? ComputeBackends.Default, config);
+        var model = Prepare(backend ?? Backend(config), config);
         Trainer trainer;
         if (!preference) trainer = new Trainer(config, model, examples, TrainingData.PadId(tokenizer));
         else
@@ -95,6 +95,12 @@ public sealed class TrainingRun
         catch (OutputRefusedException e) { throw new TrainingConfigException($"output_dir: {e.Message}"); }
     }
 
+    private static IComputeBackend Backend(TrainingConfig c)
+    {
+        try { return ComputeBackends.Get(c.Backend); }
+        catch (ArgumentException e) { throw new TrainingConfigException($"backend: {e.Message}"); }
+    }
+
     /// <summary>The base model as the run config says, made trainable by the configured method.</summary>
     private static ITrainableLM Prepare(IComputeBackend backend, TrainingConfig c)
     {
@@ -104,6 +110,7 @@ public sealed class TrainingRun
             throw new TrainingConfigException($"base_model: {e.Message}");
         }
         catch (ArgumentException e) { throw new TrainingConfigException($"target_modules: {e.Message}"); }
+        catch (BackendUnavailableException e) { throw new TrainingConfigException($"backend: {e.Message}"); }
     }
 
     /// <summary>
@@ -126,5 +133,6 @@ public sealed class TrainingRun
         Quantization = c.Quantization is { } q ? new QuantOptions { Type = q, DoubleQuant = c.DoubleQuant } : null,
         Seed = c.Seed,
         WeightDecay = c.WeightDecay,
+        Device = c.Device,
     };
 }

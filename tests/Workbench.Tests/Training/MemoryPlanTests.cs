@@ -141,11 +141,19 @@ public class MemoryPlanMeasuredTests
 
         var ids = Enumerable.Range(0, 128).Select(i => i * 7 % 500).ToArray();
         model.Forward(ids, 2, 64);   // warm-up: JIT, pooled GEMM buffers and lazy tables are not activations
-        long before = GC.GetTotalMemory(forceFullCollection: true);
-        var logits = model.Forward(ids, 2, 64);
-        long after = GC.GetTotalMemory(forceFullCollection: true);
-        GC.KeepAlive(logits);
-        Assert.InRange(after - before, expected * 0.9, expected * 1.1);
+        // the smallest growth of five forwards: the heap is the process's, and other threads only add to it
+        long growth = long.MaxValue;
+        Workbench.Engine.Tensor? logits = null;
+        for (int trial = 0; trial < 5; trial++)
+        {
+            logits = null;   // the previous trial's graph goes before the measurement starts
+            long before = GC.GetTotalMemory(forceFullCollection: true);
+            logits = model.Forward(ids, 2, 64);
+            long after = GC.GetTotalMemory(forceFullCollection: true);
+            GC.KeepAlive(logits);
+            growth = Math.Min(growth, after - before);
+        }
+        Assert.InRange(growth, expected * 0.9, expected * 1.1);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public static class Ia3Injector
     /// targets too: PEFT would save e.g. targets [q_proj, v_proj] with feed-forward [down_proj], a config its own
     /// subset check then refuses to load.
     /// </summary>
-    private static TargetModules Feedforward(Ia3Config config, TargetModules targets, string modelType)
+    public static TargetModules Feedforward(Ia3Config config, TargetModules targets, string modelType)
     {
         if (config.FeedforwardModules is not { } ff)
         {

@@ -28,14 +28,21 @@ public sealed class LoraLinear : AdapterLayer
     public float DropoutRate(string adapter) => settings[adapter].Dropout;
     public int Rank(string adapter) => LoraA[adapter].OutFeatures;
 
-    /// <summary>Adds a trainable adapter initialised as <paramref name="init"/> says (PEFT's update_layer) and activates it.</summary>
-    public void AddAdapter(string name, int r, float scaling, float dropout, LoraInit init, Random rng)
+    /// <summary>A [r, in] and B [out, r] as <paramref name="init"/> draws them from <paramref name="rng"/> (every backend starts from these).</summary>
+    public static (Tensor A, Tensor B) InitialWeights(int r, int inFeatures, int outFeatures, LoraInit init, Random rng)
     {
         if (r <= 0) throw new ArgumentOutOfRangeException(nameof(r), r, "LoRA rank must be positive");
         // kaiming_uniform_(a=√5) on [fan_out, fan_in] is U(−1/√fan_in, 1/√fan_in).
-        float boundA = 1f / MathF.Sqrt(InFeatures);
-        var a = init == LoraInit.Gaussian ? Tensor.Randn(rng, 1f / r, r, InFeatures) : Tensor.Uniform(rng, -boundA, boundA, r, InFeatures);
-        var b = init == LoraInit.Random ? Tensor.Uniform(rng, -1f / MathF.Sqrt(r), 1f / MathF.Sqrt(r), OutFeatures, r) : Tensor.Zeros(OutFeatures, r);
+        float boundA = 1f / MathF.Sqrt(inFeatures);
+        var a = init == LoraInit.Gaussian ? Tensor.Randn(rng, 1f / r, r, inFeatures) : Tensor.Uniform(rng, -boundA, boundA, r, inFeatures);
+        var b = init == LoraInit.Random ? Tensor.Uniform(rng, -1f / MathF.Sqrt(r), 1f / MathF.Sqrt(r), outFeatures, r) : Tensor.Zeros(outFeatures, r);
+        return (a, b);
+    }
+
+    /// <summary>Adds a trainable adapter initialised as <paramref name="init"/> says (PEFT's update_layer) and activates it.</summary>
+    public void AddAdapter(string name, int r, float scaling, float dropout, LoraInit init, Random rng)
+    {
+        var (a, b) = InitialWeights(r, InFeatures, OutFeatures, init, rng);
         SetAdapter(name, a, b, scaling, dropout);
         a.RequiresGrad = b.RequiresGrad = true;
         ActiveAdapters.Add(name);

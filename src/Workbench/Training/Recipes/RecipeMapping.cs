@@ -47,6 +47,8 @@ public static class RecipeMappings
         new("weight_decay", "SFTConfig(weight_decay)"),
         new("gradient_checkpointing", "SFTConfig(gradient_checkpointing)"),
         new("seed", "SFTConfig(seed, data_seed) and transformers.set_seed"),
+        new("backend", "none: the recipe always runs on PyTorch (our managed or torch backend has no part in it)", Supported: false),
+        new("device", "accelerate places the model on the GPUs its config names (cuda); cpu runs are not what the recipe is for", Supported: false),
         new("output_dir", "SFTConfig(output_dir); the final adapter in OUTPUT_DIR/adapter"),
         new("save_steps", "SFTConfig(save_steps, save_strategy='steps'; 0 → 'no')"),
         new("logging_steps", "SFTConfig(logging_steps)"),
