@@ -83,8 +83,6 @@ public static class Autograd
         var owned = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
 
         using var _ = GradMode.NoGrad();
-        // Gradients and the backward functions' temporaries come from the pool; each gradient goes back once consumed.
-        using var pool = TensorPool.Begin();
         long allocated = GC.GetTotalAllocatedBytes();
         bool collected = false;
         for (int i = order.Count - 1; i >= 0; i--)
