@@ -26,7 +26,7 @@ public static class BenchQuantCommand
         var matmul = new Option<int>("--matmul-tokens")
         {
             Description = "also time x·Wᵀ and its input gradient for 4-bit weights of Llama-2-7B's shapes with this many rows of x: " +
-                          "the layer (dequantised tile by tile inside the product) against dequantising all of W first and one GEMM",
+                          "the layer (W decoded panel by panel inside the GEMM) against dequantising all of W first and one GEMM",
         };
         var cmd = new Command("quant", "Block-wise quantisation speed and error on N(0,1) data") { type, blockSize, doubleQuant, n, repeat, seed, json, matmul };
         cmd.SetAction(pr =>
@@ -92,8 +92,8 @@ public static class BenchQuantCommand
 
     /// <summary>
     /// For each weight shape [out, in] of a Llama-2-7B layer: seconds of y = x·Wᵀ plus dx = dy·W through the quantised layer
-    /// (W dequantised a tile at a time inside the product) and through dequantising all of W into fp32 first, then
-    /// the same two GEMMs; the two timed in turns, best of <paramref name="repeat"/>. tiled_over_dequant_first ≤ 1
+    /// (W decoded panel by panel inside the GEMM's packing) and through dequantising all of W into fp32 first, then
+    /// the same two GEMMs; the two timed in turns, best of <paramref name="repeat"/>. fused_over_dequant_first ≤ 1
     /// means the layer is at least as fast.
     /// </summary>
     public static JsonArray Matmul(QuantType type, int blockSize, bool doubleQuant, int tokens, int repeat)
@@ -106,22 +106,22 @@ public static class BenchQuantCommand
             var x = Tensor.Randn(new Random(2), 1f, tokens, inF);
             x.RequiresGrad = true;
             var dy = Tensor.Randn(new Random(3), 1f, tokens, outF);
-            void Tiled() { x.Grad = null; layer.Forward(x).Backward(dy); }
+            void Fused() { x.Grad = null; layer.Forward(x).Backward(dy); }
             void DequantFirst() { x.Grad = null; Ops.Linear(x, layer.Weight.Dequantize()).Backward(dy); }
-            Tiled(); DequantFirst();                                              // warm-up (JIT, pools)
-            double tiled = double.MaxValue, first = double.MaxValue;
+            Fused(); DequantFirst();                                              // warm-up (JIT, pools)
+            double fused = double.MaxValue, first = double.MaxValue;
             for (int r = 0; r < repeat; r++)
             {
-                tiled = Math.Min(tiled, Best(1, Tiled));
+                fused = Math.Min(fused, Best(1, Fused));
                 first = Math.Min(first, Best(1, DequantFirst));
             }
             double flops = 2.0 * 2 * tokens * outF * inF;
             rows.Add(new JsonObject
             {
                 ["out"] = outF, ["in"] = inF, ["tokens"] = tokens,
-                ["tiled_ms"] = Math.Round(tiled * 1e3, 2), ["dequant_first_ms"] = Math.Round(first * 1e3, 2),
-                ["tiled_gflops"] = Math.Round(flops / tiled / 1e9, 1),
-                ["tiled_over_dequant_first"] = Math.Round(tiled / first, 3),
+                ["fused_ms"] = Math.Round(fused * 1e3, 2), ["dequant_first_ms"] = Math.Round(first * 1e3, 2),
+                ["fused_gflops"] = Math.Round(flops / fused / 1e9, 1),
+                ["fused_over_dequant_first"] = Math.Round(fused / first, 3),
             });
         }
         return rows;

@@ -128,7 +128,7 @@ public static class Autograd
     {
         if (!TensorPool.Holds(g)) return;
         foreach (var pending in grads.Values)
-            if (ReferenceEquals(pending.Storage, g.Storage)) return;
+            if (TensorPool.SameArray(pending, g)) return;
         TensorPool.Release(g);
     }
 

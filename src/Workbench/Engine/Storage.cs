@@ -7,7 +7,7 @@ namespace Workbench.Engine;
 /// The flat buffer behind one or more tensors. fp32 is the compute type; f16/bf16/int8/uint8 are compact
 /// storage that kernels widen block by block. Several views may share one storage.
 /// </summary>
-public abstract class Storage
+public abstract class Storage : IWidensToFloat
 {
     public abstract DType DType { get; }
     public abstract long Length { get; }

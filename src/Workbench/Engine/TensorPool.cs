@@ -54,13 +54,12 @@ public static class TensorPool
 
     /// <summary>
     /// Gives the tensor's array back before its scope ends, when the caller knows nothing reads it any more (backward,
-    /// for a gradient it has consumed). Does nothing for an array that is not the pool's (taken outside a scope, or escaped).
+    /// for a gradient it has consumed). Only an array taken in the innermost scope goes back: one of an outer scope
+    /// may belong to work that is still running there. Does nothing for any other array.
     /// </summary>
     internal static void Release(Tensor t)
     {
-        if (t.Storage is not F32Storage f) return;
-        for (var s = current; s is not null; s = s.Outer)
-            if (s.Taken.Remove(f.Data)) { Return(f.Data); return; }
+        if (t.Storage is F32Storage f && current is { } scope && scope.Taken.Remove(f.Data)) Return(f.Data);
     }
 
     private static void Return(float[] array)
@@ -74,14 +73,11 @@ public static class TensorPool
         }
     }
 
-    /// <summary>True when the tensor's array was taken from the pool in a scope still open on this thread.</summary>
-    internal static bool Holds(Tensor t)
-    {
-        if (t.Storage is not F32Storage f) return false;
-        for (var s = current; s is not null; s = s.Outer)
-            if (s.Taken.Contains(f.Data)) return true;
-        return false;
-    }
+    /// <summary>True when the tensor's array was taken from the pool in the innermost scope open on this thread.</summary>
+    internal static bool Holds(Tensor t) => t.Storage is F32Storage f && current is { } scope && scope.Taken.Contains(f.Data);
+
+    /// <summary>True when the two tensors' fp32 arrays are the same array (views of one buffer).</summary>
+    internal static bool SameArray(Tensor a, Tensor b) => a.Storage is F32Storage x && b.Storage is F32Storage y && ReferenceEquals(x.Data, y.Data);
 
     /// <summary>Drops every array held for reuse.</summary>
     public static void Clear()
@@ -101,8 +97,9 @@ public static class TensorPool
         public void Dispose()
         {
             if (disposed) return;
-            disposed = true;
+            // checked before the scope counts as ended, so that a misordered Dispose leaves it open to be ended properly
             if (current != this) throw new InvalidOperationException("TensorPool: scopes must end in the reverse order they began, on the thread that began them");
+            disposed = true;
             current = Outer;
             foreach (var array in Taken) Return(array);
             Taken.Clear();

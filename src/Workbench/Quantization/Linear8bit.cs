@@ -4,8 +4,8 @@ namespace Workbench.Quantization;
 
 /// <summary>
 /// A frozen 8-bit linear layer with a simple scheme: block-wise symmetric absmax int8 (k/127, one fp32
-/// absmax per block of 64 consecutive weights, blocks running along rows), dequantised tile by tile to fp32
-/// for the GEMM. This is not bitsandbytes' LLM.int8(), which uses row-wise absmax, int8 matrix products and
+/// absmax per block of 64 consecutive weights, blocks running along rows), decoded to fp32 panel by panel
+/// inside the GEMM. This is not bitsandbytes' LLM.int8(), which uses row-wise absmax, int8 matrix products and
 /// keeps outlier feature columns in 16-bit; it costs 8.5 bits per weight at block 64.
 /// </summary>
 public sealed class Linear8bit : QuantizedLinear

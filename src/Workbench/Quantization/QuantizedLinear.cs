@@ -1,4 +1,3 @@
-using System.Buffers;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Workbench.Engine;
 using Workbench.Engine.Nn;
@@ -6,23 +5,16 @@ using Workbench.Engine.Nn;
 namespace Workbench.Quantization;
 
 /// <summary>
-/// y = x·Wᵀ + b with a frozen quantised weight W [out, in]. W is never held in fp32: a tile of rows at a time is
-/// dequantised into a reusable buffer (about <see cref="TileElements"/> floats) and multiplied with
-/// <see cref="Gemm.Sgemm"/>. Backward gives dx = dy·W (again tile by tile) and db = Σ dy when the bias is
-/// trainable; the weight gets no gradient. Shapes: x [..., in], y [..., out].
+/// y = x·Wᵀ + b with a frozen quantised weight W [out, in]. W is never held in fp32: the GEMM reads it as its B
+/// operand (<see cref="Gemm.SgemmStorage"/>) and decodes each KC×NR panel as it packs it, so every element is
+/// decoded once per product and the product runs at full size. Backward gives dx = dy·W (W read the same way) and
+/// db = Σ dy when the bias is trainable; the weight gets no gradient. Shapes: x [..., in], y [..., out].
 /// A <see cref="LinearLayer"/>, so adapters that wrap a linear layer (LoRA adds to its output, IA3 scales its
 /// input or output) work on a quantised base unchanged. The bias, if any, is the module parameter "bias"; the
 /// quantised weight is not a parameter (it is saved through <see cref="BnbState"/>).
 /// </summary>
 public abstract class QuantizedLinear : LinearLayer
 {
-    /// <summary>
-    /// Upper bound on the fp32 elements of one dequantised tile of W (4 MiB): 256 rows of a 4096-wide weight, so
-    /// that each GEMM is wide enough to run near full speed; narrow tiles leave the kernel mostly idle
-    /// (docs/performance.md).
-    /// </summary>
-    public const int TileElements = 1 << 20;
-
     public QuantizedTensor Weight { get; }
     public Tensor? Bias => HasBias ? Parameter("bias") : null;
     public bool HasBias { get; }
@@ -53,8 +45,8 @@ public abstract class QuantizedLinear : LinearLayer
         outShape[^1] = n;
         var y = Tensor.Zeros(outShape);
 
-        // y[m, n] = x[m, k] · W[r0:r0+rows, :]ᵀ for each tile of rows, written into columns r0…r0+rows of y
-        ForEachTile((r0, rows, tile) => Gemm.Sgemm(false, true, m, rows, k, 1f, xc.Span, k, tile, k, 0f, y.Span[r0..], n));
+        // y[m, n] = x[m, k] · Wᵀ
+        Gemm.SgemmStorage(false, true, m, n, k, 1f, xc.Span, k, Weight, 0, k, 0f, y.Span, n);
         if (Bias is not null)
         {
             var b = Bias.Contiguous().Span;
@@ -72,8 +64,8 @@ public abstract class QuantizedLinear : LinearLayer
             if (x.RequiresGrad)
             {
                 dx = Tensor.Zeros((int[])x.Shape.Clone());
-                // dx[m, k] = Σ_tiles dy[:, r0:r0+rows] · W[r0:r0+rows, :]
-                ForEachTile((r0, rows, tile) => Gemm.Sgemm(false, false, m, k, rows, 1f, dy.Span[r0..], n, tile, k, r0 == 0 ? 0f : 1f, dx.Span, k));
+                // dx[m, k] = dy[m, n] · W[n, k]
+                Gemm.SgemmStorage(false, false, m, k, n, 1f, dy.Span, n, Weight, 0, k, 0f, dx.Span, k);
             }
             if (bias is not null && bias.RequiresGrad)
             {
@@ -85,25 +77,5 @@ public abstract class QuantizedLinear : LinearLayer
             }
             return bias is null ? [dx] : [dx, db];
         });
-    }
-
-    private delegate void TileAction(int firstRow, int rows, ReadOnlySpan<float> tile);
-
-    /// <summary>Dequantises W a tile of whole rows at a time into one pooled buffer: tile = W[r0:r0+rows, :] as [rows, in].</summary>
-    private void ForEachTile(TileAction action)
-    {
-        int rowsPerTile = Math.Clamp(TileElements / InFeatures, 1, OutFeatures);
-        var buffer = ArrayPool<float>.Shared.Rent(rowsPerTile * InFeatures);
-        try
-        {
-            for (int r0 = 0; r0 < OutFeatures; r0 += rowsPerTile)
-            {
-                int rows = Math.Min(rowsPerTile, OutFeatures - r0);
-                var tile = buffer.AsSpan(0, rows * InFeatures);
-                Weight.DequantizeRange((long)r0 * InFeatures, tile);
-                action(r0, rows, tile);
-            }
-        }
-        finally { ArrayPool<float>.Shared.Return(buffer); }
     }
 }

@@ -5,9 +5,10 @@ namespace Workbench.Quantization;
 /// <summary>
 /// A tensor stored block-wise in a low-bit code book — the state bitsandbytes keeps for a 4-bit weight
 /// (QuantState): the code indices, one absmax per block (or their double-quantised form), the shape, the
-/// code book and the block size. Elements are taken in row-major order, blocks run across rows.
+/// code book and the block size. Elements are taken in row-major order, blocks run across rows. The GEMM reads
+/// it as B directly (<see cref="IWidensToFloat"/>), decoding only the panels it packs.
 /// </summary>
-public sealed class QuantizedTensor
+public sealed class QuantizedTensor : IWidensToFloat
 {
     public QuantType Type { get; }
     public CodeBook Book { get; }
@@ -76,10 +77,14 @@ public sealed class QuantizedTensor
         if (dst.IsEmpty) return;
         int firstBlock = (int)(start / BlockSize);
         int blocks = (int)((start + dst.Length - 1) / BlockSize) - firstBlock + 1;
-        var scales = new float[blocks];
+        // the GEMM reads a few blocks at a time: their scales fit on the stack
+        Span<float> scales = blocks <= 1024 ? stackalloc float[blocks] : new float[blocks];
         BlockScales(firstBlock, scales);
         DequantizeKernel.Fast(Codes, scales, Book, BlockSize, start, dst);
     }
+
+    long IWidensToFloat.Length => Numel;
+    void IWidensToFloat.ReadFloat(long start, Span<float> dst) => DequantizeRange(start, dst);
 
     /// <summary>The whole tensor in fp32 (no gradient).</summary>
     public Tensor Dequantize()

@@ -54,7 +54,7 @@ public class ReadmeTests
     /// goes to a temporary folder (the only change to the text). It trains a step, saves, reloads and merges.
     /// </summary>
     [Fact]
-    public void TheLibraryExampleCompilesAndRuns()
+    public async Task TheLibraryExampleCompilesAndRuns()
     {
         var code = Regex.Match(Readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
         Assert.NotEmpty(code);
@@ -65,7 +65,7 @@ public class ReadmeTests
         var errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
 
-        var state = script.RunAsync().GetAwaiter().GetResult();
+        var state = await script.RunAsync();
         object Variable(string name) => state.Variables.Single(v => v.Name == name).Value;
         Assert.True(float.IsFinite(((Workbench.Engine.Tensor)Variable("loss")).Item()));
         Assert.True(File.Exists(Path.Combine(dir.Path, "out", "adapter", "adapter_model.safetensors")));

@@ -46,13 +46,29 @@ public class TensorPoolTests
     }
 
     [Fact]
-    public void ScopesEndInReverseOrder()
+    public void ScopesEndInReverseOrderAndAMisorderedEndLeavesNoScopeOpen()
     {
         var outer = TensorPool.Begin();
         var inner = TensorPool.Begin();
         Assert.Throws<InvalidOperationException>(outer.Dispose);
         inner.Dispose();
         outer.Dispose();
+        // the refused Dispose did not count: the thread is outside every scope again (a scope left open would pool
+        // every later allocation of this thread, another test's included)
+        using (TensorPool.Begin()) { }
+        Assert.False(TensorPool.Holds(Tensor.Zeros(TensorPool.MinPooled)));
+    }
+
+    [Fact]
+    public void OnlyTheInnermostScopesArraysGoBackEarly()
+    {
+        using var outer = TensorPool.Begin();
+        var fromOuter = Tensor.Zeros(TensorPool.MinPooled);
+        using (TensorPool.Begin())
+        {
+            TensorPool.Release(fromOuter);                                      // outer work may still read it
+            Assert.NotSame(fromOuter.Data, Tensor.Zeros(TensorPool.MinPooled).Data);
+        }
     }
 
     /// <summary>

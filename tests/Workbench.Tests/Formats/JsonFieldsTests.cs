@@ -34,8 +34,8 @@ public class JsonFieldsTests
         var f = Read("""{"s": "x", "b": false, "i": 4096.0, "l": 4294967295, "d": 1e-5, "ss": ["p", "q"], "one": 2, "many": [1, 107], "m": {"q": 4}, "e": []}""");
         Assert.Equal(("x", false, 4096, 4294967295L, 1e-5), (f.String("s"), f.Bool("b"), f.Int("i"), f.Long("l"), f.Double("d")));
         Assert.Equal(["p", "q"], f.StringList("ss"));
-        Assert.Equal([2], f.IntList("one"));
-        Assert.Equal([1, 107], f.IntList("many"));
+        Assert.Equal([2], f.IntList("one")!);
+        Assert.Equal([1, 107], f.IntList("many")!);
         Assert.Equal(4, f.Map("m", n => n.GetValue<int>())["q"]);
         f.RequireNull("e");
     }

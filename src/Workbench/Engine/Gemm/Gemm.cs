@@ -78,23 +78,24 @@ public static unsafe class Gemm
 
     /// <summary>
     /// <see cref="Sgemm(bool,bool,int,int,int,float,ReadOnlySpan{float},int,ReadOnlySpan{float},int,float,Span{float},int)"/>
-    /// with B read from a storage of any float type (F32/F16/BF16) starting at <paramref name="bOffset"/>.
-    /// Compact B is widened panel by panel and never as a whole: this is x·Wᵀ for bf16/f16 weights.
+    /// with B read from elements that widen to fp32 (an F32/F16/BF16 storage, a quantised weight) starting at
+    /// <paramref name="bOffset"/>. Compact B is widened panel by panel and never as a whole: this is x·Wᵀ for
+    /// bf16/f16 and 4-bit weights.
     /// </summary>
     public static void SgemmStorage(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, Storage b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
+        ReadOnlySpan<float> a, int lda, IWidensToFloat b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
         => SgemmStorage(BackendHere, transA, transB, m, n, k, alpha, a, lda, b, bOffset, ldb, beta, c, ldc);
 
     public static void SgemmStorage(GemmBackend backend, bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, Storage b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
+        ReadOnlySpan<float> a, int lda, IWidensToFloat b, long bOffset, int ldb, float beta, Span<float> c, int ldc)
     {
         if (b is F32Storage f)
         {
             Sgemm(backend, transA, transB, m, n, k, alpha, a, lda, f.Data.AsSpan(checked((int)bOffset)), ldb, beta, c, ldc);
             return;
         }
-        if (b.DType is not (DType.F16 or DType.BF16))
-            throw new ArgumentException($"SgemmStorage: B must be stored as F32, F16 or BF16, not {b.DType}");
+        if (b is Storage { DType: not (DType.F16 or DType.BF16) } other)
+            throw new ArgumentException($"SgemmStorage: B must be stored as F32, F16 or BF16, not {other.DType}");
         if (bOffset < 0 || bOffset > b.Length) throw new ArgumentException($"SgemmStorage: offset {bOffset} outside a storage of {b.Length}");
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length - bOffset, ldb, c.Length, ldc);
         if (Trivial(m, n, k, alpha, beta, c, ldc)) return;

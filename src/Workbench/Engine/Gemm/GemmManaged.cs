@@ -5,21 +5,21 @@ using System.Runtime.Intrinsics.X86;
 namespace Workbench.Engine;
 
 /// <summary>
-/// The B operand of the managed GEMM: fp32 memory, or a compact (F16/BF16) storage that is widened one
-/// NR-column panel at a time while packing. Element (p, j) of op(B) is at p·ld + j, or j·ld + p when transposed.
+/// The B operand of the managed GEMM: fp32 memory, or compact elements (f16/bf16 storage, a quantised weight)
+/// widened while packing, one KC-deep slice of the columns being packed at a time. Element (p, j) of op(B) is at p·ld + j, or j·ld + p when transposed.
 /// </summary>
 internal readonly unsafe struct GemmB
 {
     public readonly float* Data;
-    public readonly Storage? Compact;
+    public readonly IWidensToFloat? Compact;
     public readonly long Offset;
     public readonly int Ld;
     public readonly bool Trans;
 
     public GemmB(float* data, int ld, bool trans) { Data = data; Ld = ld; Trans = trans; }
-    public GemmB(Storage compact, long offset, int ld, bool trans) { Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
+    public GemmB(IWidensToFloat compact, long offset, int ld, bool trans) { Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
 
-    private GemmB(float* data, Storage? compact, long offset, int ld, bool trans) { Data = data; Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
+    private GemmB(float* data, IWidensToFloat? compact, long offset, int ld, bool trans) { Data = data; Compact = compact; Offset = offset; Ld = ld; Trans = trans; }
 
     /// <summary>op(B)[:, j0:], the same matrix starting j0 columns later.</summary>
     public GemmB Columns(int j0)
@@ -234,34 +234,41 @@ internal static unsafe class GemmManaged
         return p;
     }
 
-    /// <summary>op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels; compact B is widened into a per-panel buffer first.</summary>
+    /// <summary>
+    /// op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels. Compact B is widened into a buffer first, in reads as long as its
+    /// layout allows (a quantised weight decodes whole blocks per read): op(B)'s kc rows of nc when B is not
+    /// transposed, its nc columns of kc one panel at a time when it is.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, float* bPack)
     {
-        float* wide = b.Compact is null ? null : Alloc((long)kc * nr);
+        if (b.Compact is null)
+        {
+            for (int jr = 0; jr * nr < nc; jr++)
+            {
+                int j0 = jc + jr * nr;
+                float* src = b.Data + (b.Trans ? (long)j0 * b.Ld + pc : (long)pc * b.Ld + j0);
+                PackBPanel(src, b.Ld, b.Trans, kc, Math.Min(nr, jc + nc - j0), nr, bPack + (long)jr * nr * kc);
+            }
+            return;
+        }
+        float* wide = Alloc((long)kc * (b.Trans ? nr : nc));
         try
         {
+            if (!b.Trans)
+                for (int p = 0; p < kc; p++)
+                    b.Compact.ReadFloat(b.Offset + (long)(pc + p) * b.Ld + jc, new Span<float>(wide + (long)p * nc, nc));
             for (int jr = 0; jr * nr < nc; jr++)
             {
                 int j0 = jc + jr * nr, valid = Math.Min(nr, jc + nc - j0);
                 float* dst = bPack + (long)jr * nr * kc;
-                if (b.Compact is null)
-                {
-                    float* src = b.Data + (b.Trans ? (long)j0 * b.Ld + pc : (long)pc * b.Ld + j0);
-                    PackBPanel(src, b.Ld, b.Trans, kc, valid, nr, dst);
-                    continue;
-                }
-                // Widen just this panel: `valid` rows of kc (transposed) or kc rows of `valid`.
-                int rows = b.Trans ? valid : kc, cols = b.Trans ? kc : valid;
-                for (int r = 0; r < rows; r++)
-                {
-                    long at = b.Offset + (b.Trans ? (long)(j0 + r) * b.Ld + pc : (long)(pc + r) * b.Ld + j0);
-                    b.Compact.ReadFloat(at, new Span<float>(wide + (long)r * cols, cols));
-                }
-                PackBPanel(wide, cols, b.Trans, kc, valid, nr, dst);
+                if (!b.Trans) { PackBPanel(wide + (j0 - jc), nc, false, kc, valid, nr, dst); continue; }
+                for (int q = 0; q < valid; q++)
+                    b.Compact.ReadFloat(b.Offset + (long)(j0 + q) * b.Ld + pc, new Span<float>(wide + (long)q * kc, kc));
+                PackBPanel(wide, kc, true, kc, valid, nr, dst);
             }
         }
-        finally { if (wide != null) NativeMemory.AlignedFree(wide); }
+        finally { NativeMemory.AlignedFree(wide); }
     }
 
     /// <summary>One kc×NR panel: row p holds op(B)[p, 0..valid) then zeros. src points at op(B)[0, 0].</summary>

@@ -56,7 +56,7 @@ internal static unsafe class OpenBlas
     /// every block after the first accumulates with β = 1.
     /// </summary>
     public static void SgemmStorage(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, Storage b, long bOffset, int ldb, float beta, float* c, int ldc)
+        float* a, int lda, IWidensToFloat b, long bOffset, int ldb, float beta, float* c, int ldc)
     {
         int rowLength = transB ? k : n, rowCount = transB ? n : k;
         int block = Math.Clamp((1 << 20) / rowLength, 1, rowCount);
