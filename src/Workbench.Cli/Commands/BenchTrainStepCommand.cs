@@ -50,14 +50,10 @@ public static class BenchTrainStepCommand
             Description = "storage of the frozen matrices without --load-in-4bit/8bit: f32, bf16 or f16 (widened inside the GEMM's packing)",
             DefaultValueFactory = _ => "f32",
         };
-        var heapLimit = new Option<double>("--heap-limit-gb")
-        {
-            Description = "cap the managed heap (GCHeapHardLimit) so the GC reclaims garbage before the process grows; 0: no cap",
-        };
         var cmd = new Command("train-step", "Time a LoRA training step of a Llama-shaped model with random weights")
         {
             arch, hidden, ffn, heads, kvHeads, layers, vocab, batch, seq, loraR, loraAlpha, steps, checkpointing, json,
-            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, frozenDtype, heapLimit,
+            configDir, loadIn4bit, loadIn8bit, quantType, doubleQuant, optim, warmup, frozenDtype,
         };
         var backend = new BackendChoice.Options();
         backend.AddTo(cmd);
@@ -86,7 +82,6 @@ public static class BenchTrainStepCommand
                 return CliOutput.Fail("bench train-step: --backend torch has --optim adamw_torch and adamw_8bit");
             if (compute.Backend == "torch" && frozen != DType.F32)
                 return CliOutput.Fail("bench train-step: --frozen-dtype is for the managed engine (--backend torch keeps f32)");
-            if (pr.GetValue(heapLimit) > 0) LimitHeap((long)(pr.GetValue(heapLimit) * (1L << 30)));
             JsonObject result;
             try
             {
@@ -102,17 +97,6 @@ public static class BenchTrainStepCommand
     }
 
     private static readonly Dictionary<string, DType> FrozenDTypes = new() { ["f32"] = DType.F32, ["bf16"] = DType.BF16, ["f16"] = DType.F16 };
-
-    /// <summary>
-    /// Every tensor is a managed array, so the garbage of a step (each layer's temporaries) is reclaimed only when
-    /// the GC runs, and with a multi-gigabyte live heap its budgets let gigabytes of garbage pile up first. A hard
-    /// limit on the heap makes it collect as the heap approaches the limit instead.
-    /// </summary>
-    private static void LimitHeap(long bytes)
-    {
-        AppContext.SetData("GCHeapHardLimit", (ulong)bytes);
-        GC.RefreshMemoryLimit();
-    }
 
     /// <summary>Linux: writing 5 to /proc/self/clear_refs resets the peak resident set (VmHWM), so the steps' own peak can be read.</summary>
     private static bool ResetPeakWorkingSet()
