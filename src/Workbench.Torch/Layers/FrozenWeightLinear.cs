@@ -66,9 +66,12 @@ public static class FrozenWeightLinear
             Tensor? dx = null;
             foreach (var (start, count) in Blocks(outFeatures, rowsPerBlock))
             {
+                // each block's weight and temporaries freed before the next is made (else all of W at once)
+                using var block = NewDisposeScope();
                 // dx = Σ dy[..., rows]·W[rows]
                 var part = gradOutput.narrow(-1, start, count).matmul(weight(start, count));
-                dx = dx is null ? part : dx.add_(part);
+                if (dx is null) dx = part.MoveToOuterDisposeScope();
+                else dx.add_(part);
             }
             return [null!, null!, null!, dx!.DetachFromDisposeScope()];   // nothing for the weight function and its shape
         }

@@ -141,19 +141,23 @@ public class MemoryPlanMeasuredTests
 
         var ids = Enumerable.Range(0, 128).Select(i => i * 7 % 500).ToArray();
         model.Forward(ids, 2, 64);   // warm-up: JIT, pooled GEMM buffers and lazy tables are not activations
-        // the smallest growth of five forwards: the heap is the process's, and other threads only add to it
-        long growth = long.MaxValue;
+        // the median growth of five forwards: the heap is the process's, and what other threads allocate or what
+        // finalizers free while one forward is measured moves that trial either way
+        var growths = new List<long>();
         Workbench.Engine.Tensor? logits = null;
         for (int trial = 0; trial < 5; trial++)
         {
             logits = null;   // the previous trial's graph goes before the measurement starts
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
             long before = GC.GetTotalMemory(forceFullCollection: true);
             logits = model.Forward(ids, 2, 64);
             long after = GC.GetTotalMemory(forceFullCollection: true);
             GC.KeepAlive(logits);
-            growth = Math.Min(growth, after - before);
+            growths.Add(after - before);
         }
-        Assert.InRange(growth, expected * 0.9, expected * 1.1);
+        growths.Sort();
+        Assert.InRange(growths[2], expected * 0.9, expected * 1.1);
     }
 
     [Fact]
