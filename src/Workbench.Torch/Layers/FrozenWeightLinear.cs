@@ -62,6 +62,7 @@ public static class FrozenWeightLinear
             var weight = (WeightRows)ctx.get_data("weight");
             var (outFeatures, rowsPerBlock) = ((long, long))ctx.get_data("blocks");
             // Backward runs inside the caller's dispose scope: free each block now, and hand dx to autograd outside any scope.
+            ReturnedGradients.DropEarlier();
             using var scope = NewDisposeScope();
             Tensor? dx = null;
             foreach (var (start, count) in Blocks(outFeatures, rowsPerBlock))
@@ -73,7 +74,7 @@ public static class FrozenWeightLinear
                 if (dx is null) dx = part.MoveToOuterDisposeScope();
                 else dx.add_(part);
             }
-            return [null!, null!, null!, dx!.DetachFromDisposeScope()];   // nothing for the weight function and its shape
+            return [null!, null!, null!, ReturnedGradients.Hand(dx!.DetachFromDisposeScope())];   // nothing for the weight function and its shape
         }
     }
 }

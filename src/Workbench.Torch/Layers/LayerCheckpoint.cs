@@ -42,6 +42,7 @@ public static class LayerCheckpoint
             var parameters = (List<Tensor>)ctx.get_data("parameters");
             // Backward runs inside the caller's dispose scope: the recomputed graph's tensors are freed here, and the
             // gradients handed to autograd outside any scope.
+            ReturnedGradients.DropEarlier();
             using var scope = NewDisposeScope();
             var saved = ctx.get_saved_variables()[0];
             using var grad = enable_grad();
@@ -51,7 +52,7 @@ public static class LayerCheckpoint
             wrt.AddRange(parameters);
             var grads = torch.autograd.grad([y], wrt, [gradOutput], allow_unused: true);
             // one entry per argument of forward: none for the layer itself, then x and each parameter
-            return [null!, .. grads.Select((g, i) => (g is null || g.IsInvalid ? zeros_like(wrt[i]) : g).DetachFromDisposeScope())];
+            return [null!, .. grads.Select((g, i) => ReturnedGradients.Hand((g is null || g.IsInvalid ? zeros_like(wrt[i]) : g).DetachFromDisposeScope()))];
         }
     }
 }
