@@ -20,13 +20,9 @@ public static class TensorPool
 
     [ThreadStatic] private static Scope? current;
     private static readonly Dictionary<int, Stack<float[]>> free = [];
-    private static long freeFloats;
 
     /// <summary>Fill every returned array with NaN (tests: a use after the scope shows up as NaN).</summary>
     public static bool Poison { get; set; }
-
-    /// <summary>Floats held by the pool for reuse.</summary>
-    public static long FreeFloats { get { lock (free) return freeFloats; } }
 
     /// <summary>Starts a scope on this thread; disposing it returns the arrays taken in it.</summary>
     public static Scope Begin() => current = new Scope(current);
@@ -38,7 +34,7 @@ public static class TensorPool
         if (scope is null || length < MinPooled) return clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
         float[]? array = null;
         lock (free)
-            if (free.TryGetValue(length, out var stack) && stack.TryPop(out array)) freeFloats -= length;
+            if (free.TryGetValue(length, out var stack)) stack.TryPop(out array);
         if (array is null) array = GC.AllocateUninitializedArray<float>(length);
         else if (clear) Array.Clear(array);
         scope.Taken.Add(array);
@@ -69,7 +65,6 @@ public static class TensorPool
         {
             if (!free.TryGetValue(array.Length, out var stack)) free[array.Length] = stack = new Stack<float[]>();
             stack.Push(array);
-            freeFloats += array.Length;
         }
     }
 
@@ -82,7 +77,7 @@ public static class TensorPool
     /// <summary>Drops every array held for reuse.</summary>
     public static void Clear()
     {
-        lock (free) { free.Clear(); freeFloats = 0; }
+        lock (free) free.Clear();
     }
 
     /// <summary>The arrays taken between <see cref="Begin"/> and <see cref="Dispose"/>, returned to the pool at the end.</summary>
