@@ -39,6 +39,13 @@ public class InterruptTests
         Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories)
             .Where(p => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(p), @"^\..+\.(tmp|old|work)-\d+-[0-9a-f]{32}$")).ToList();
 
+    /// <summary>Runs wb to the end; unless it exits 0, fails with its output (a child's crash is otherwise only "exit 1").</summary>
+    private static void Succeeds(string workingDirectory, params string[] args)
+    {
+        var (code, output) = WbProcess.Run(workingDirectory, args);
+        Assert.True(code == 0, $"wb {string.Join(' ', args)}: exit {code}\n{output}");
+    }
+
     private static byte[] Adapter(string outDir) => File.ReadAllBytes(Path.Combine(outDir, "adapter_model.safetensors"));
 
     [Theory]
@@ -48,7 +55,7 @@ public class InterruptTests
     {
         using var dir = new TempDir();
         string whole = dir.File("whole"), stopped = dir.File("stopped");
-        Assert.Equal(0, WbProcess.Run(dir.Path, "train", "--config", RunYaml(dir.Path, whole)).Code);
+        Succeeds(dir.Path, "train", "--config", RunYaml(dir.Path, whole));
 
         using (var wb = new WbProcess(dir.Path, "train", "--config", RunYaml(dir.Path, stopped)))
         {
@@ -72,7 +79,7 @@ public class InterruptTests
     {
         using var dir = new TempDir();
         string whole = dir.File("whole"), killed = dir.File("killed");
-        Assert.Equal(0, WbProcess.Run(dir.Path, "train", "--config", RunYaml(dir.Path, whole)).Code);
+        Succeeds(dir.Path, "train", "--config", RunYaml(dir.Path, whole));
 
         using (var wb = new WbProcess(dir.Path, "train", "--config", RunYaml(dir.Path, killed)))
         {
@@ -85,7 +92,7 @@ public class InterruptTests
         Assert.Equal(2, refused);
         Assert.Contains("--resume latest", message);
 
-        Assert.Equal(0, WbProcess.Run(dir.Path, "train", "--config", RunYaml(dir.Path, killed), "--resume", "latest").Code);
+        Succeeds(dir.Path, "train", "--config", RunYaml(dir.Path, killed), "--resume", "latest");
         Assert.Equal(Adapter(whole), Adapter(killed));
         Assert.Empty(Leftovers(dir.Path));
     }
@@ -95,8 +102,8 @@ public class InterruptTests
     {
         using var dir = new TempDir();
         string first = dir.File("first"), second = dir.File("second");
-        Assert.Equal(0, WbProcess.Run(dir.Path, "train", "--config", RunYaml(dir.Path, first)).Code);
-        Assert.Equal(0, WbProcess.Run(dir.Path, "train", "--config", RunYaml(dir.Path, second)).Code);
+        Succeeds(dir.Path, "train", "--config", RunYaml(dir.Path, first));
+        Succeeds(dir.Path, "train", "--config", RunYaml(dir.Path, second));
         Assert.Equal(Adapter(first), Adapter(second));
         foreach (var file in new[] { "trainable.safetensors", "optimizer.safetensors" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(first, $"checkpoint-{Steps}", file)), File.ReadAllBytes(Path.Combine(second, $"checkpoint-{Steps}", file)));
@@ -129,8 +136,8 @@ public class InterruptTests
     {
         using var dir = new TempDir();
         string first = dir.File("first"), second = dir.File("second"), stopped = dir.File("stopped");
-        Assert.Equal(0, WbProcess.Run(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, first)).Code);
-        Assert.Equal(0, WbProcess.Run(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, second)).Code);
+        Succeeds(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, first));
+        Succeeds(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, second));
         Assert.Equal(File.ReadAllBytes(Path.Combine(first, "model.safetensors")), File.ReadAllBytes(Path.Combine(second, "model.safetensors")));
 
         using (var wb = new WbProcess(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, stopped, steps: 10_000)))
@@ -154,7 +161,7 @@ public class InterruptTests
         }
         Assert.False(Directory.Exists(killed));
         Assert.NotEmpty(Leftovers(dir.Path));
-        Assert.Equal(0, WbProcess.Run(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, killed)).Code);
+        Succeeds(dir.Path, "pretrain", "--config", PretrainYaml(dir.Path, killed));
         Assert.Empty(Leftovers(dir.Path));
     }
 
@@ -200,7 +207,7 @@ public class InterruptTests
             wb.Finish();
         }
         Assert.False(File.Exists(executed) || File.Exists(html));
-        Assert.Equal(0, WbProcess.Run(dir.Path, args).Code);
+        Succeeds(dir.Path, args);
         Assert.True(File.Exists(executed) && File.Exists(html));
         Assert.Empty(Leftovers(dir.Path));
     }
