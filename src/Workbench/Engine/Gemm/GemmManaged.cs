@@ -192,7 +192,7 @@ internal static unsafe class GemmManaged
                 }
                 continue;
             }
-            int done = valid == 8 && mr == 8 && Avx.IsSupported ? Transpose8Rows(a + (long)i0 * lda + pc, lda, kc, dst) : 0;
+            int done = valid == 8 && mr == 8 ? Transpose8Rows(a + (long)i0 * lda + pc, lda, kc, dst, mr) : 0;
             for (int r = 0; r < valid; r++)
             {
                 float* src = a + (long)(i0 + r) * lda + pc;
@@ -204,14 +204,17 @@ internal static unsafe class GemmManaged
     }
 
     /// <summary>
-    /// The packing of a full 8-row panel (the 8×32 kernel's MR) 8 columns at a time: eight rows of 8 loaded, the 8×8
-    /// block transposed in registers (unpack, shuffle, lane permute), eight columns stored. Returns the columns done.
+    /// Eight rows of kc values (ld apart) written as kc columns of 8, column p at dst + p·dstStride: 8 columns at a
+    /// time, eight rows of 8 loaded, the 8×8 block transposed in registers (unpack, shuffle, lane permute), eight
+    /// columns stored. Packs a full 8-row A panel (the 8×32 kernel's MR) and 8 columns of a transposed B panel.
+    /// Returns the columns done (the rest, fewer than 8, or all without AVX, are the caller's).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Transpose8Rows(float* src, int lda, int kc, float* dst)
+    private static int Transpose8Rows(float* src, int lda, int kc, float* dst, int dstStride)
     {
+        if (!Avx.IsSupported) return 0;
         int p = 0;
-        for (; p + 8 <= kc; p += 8, src += 8, dst += 64)
+        for (; p + 8 <= kc; p += 8, src += 8, dst += 8L * dstStride)
         {
             var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + lda);
             var r2 = Avx.LoadVector256(src + 2L * lda); var r3 = Avx.LoadVector256(src + 3L * lda);
@@ -226,10 +229,10 @@ internal static unsafe class GemmManaged
             var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
             var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
             // column q of the block = (r0[q], …, r7[q]): low lanes give columns 0–3, high lanes 4–7
-            Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + 8, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(dst + 16, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 24, Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(dst + 32, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 40, Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(dst + 48, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 56, Avx.Permute2x128(u3, u7, 0x31));
+            Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(dst + 2L * dstStride, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 3L * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(dst + 4L * dstStride, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 5L * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(dst + 6L * dstStride, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 7L * dstStride, Avx.Permute2x128(u3, u7, 0x31));
         }
         return p;
     }
@@ -277,11 +280,14 @@ internal static unsafe class GemmManaged
     {
         if (trans)
         {
-            // op(B)_pj = src[j·ld + p]: gather one column of the panel per source row.
+            // op(B)_pj = src[j·ld + p]: source rows are panel columns; eight full ones at a time go through 8×8
+            // transposes, what is left one column at a time.
+            int grouped = 0, done = 0;   // every group does the same columns p < done
+            for (; grouped + 8 <= valid; grouped += 8) done = Transpose8Rows(src + (long)grouped * ld, ld, kc, dst + grouped, nr);
             for (int q = 0; q < valid; q++)
             {
                 float* row = src + (long)q * ld;
-                for (int p = 0; p < kc; p++) dst[(long)p * nr + q] = row[p];
+                for (int p = q < grouped ? done : 0; p < kc; p++) dst[(long)p * nr + q] = row[p];
             }
             for (int p = 0; p < kc; p++)
                 for (int q = valid; q < nr; q++) dst[(long)p * nr + q] = 0;
