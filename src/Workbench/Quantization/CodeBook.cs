@@ -11,6 +11,9 @@ public sealed class CodeBook
     public float[] Values { get; }
     public int Bits { get; }
 
+    /// <summary>A 4-bit book's codes padded with zeros to 16: the decoder's lookup table.</summary>
+    public float[] Table16 { get; }
+
     /// <summary>True when the codes ascend strictly, so the nearest one can be found by bisection.</summary>
     public bool IsAscending { get; }
 
@@ -22,6 +25,8 @@ public sealed class CodeBook
         Name = name;
         Values = values;
         Bits = bits;
+        Table16 = new float[16];
+        values.AsSpan(0, Math.Min(16, values.Length)).CopyTo(Table16);
         IsAscending = true;
         for (int i = 1; i < values.Length; i++) IsAscending &= values[i - 1] < values[i];
     }

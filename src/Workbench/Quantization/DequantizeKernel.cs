@@ -36,25 +36,29 @@ public static class DequantizeKernel
         int count = dst.Length;
         long firstBlock = start / blockSize;
         int blocks = count == 0 ? 0 : (int)((start + count - 1) / blockSize - firstBlock + 1);
-        var table = new float[16];
-        book.Values.AsSpan(0, Math.Min(16, book.Values.Length)).CopyTo(table);
+        int minChunk = Math.Max(1, 32768 / blockSize);
         fixed (byte* pc = codes)
         fixed (float* pa = absmax, pd = dst)
         {
+            // the GEMM decodes a few blocks at a time from its own workers: no closure, no scheduling
+            if (blocks < 2 * minChunk || Par.InParallelRegion) { Blocks(pc, pa, book, blockSize, start, count, pd, 0, blocks); return; }
             nint cAddress = (nint)pc, aAddress = (nint)pa, dAddress = (nint)pd;
-            Par.For(blocks, Math.Max(1, 32768 / blockSize), (first, last) =>
-            {
-                for (int b = first; b < last; b++)
-                {
-                    // the part of block firstBlock + b that lies in [start, start + count)
-                    long from = Math.Max(start, (firstBlock + b) * blockSize);
-                    long to = Math.Min(start + count, (firstBlock + b + 1) * blockSize);
-                    float scale = ((float*)aAddress)[b];
-                    float* output = (float*)dAddress + (from - start);
-                    if (book.Bits == 4) Segment4((byte*)cAddress, from, (int)(to - from), table, scale, output);
-                    else Segment8((byte*)cAddress + from, (int)(to - from), book.Values, scale, output);
-                }
-            });
+            Par.For(blocks, minChunk, (first, last) =>
+                Blocks((byte*)cAddress, (float*)aAddress, book, blockSize, start, count, (float*)dAddress, first, last));
+        }
+    }
+
+    /// <summary>Blocks firstBlock + [first, last) of the range, each the part of it that lies in [start, start + count).</summary>
+    private static unsafe void Blocks(byte* codes, float* absmax, CodeBook book, int blockSize, long start, int count, float* dst, int first, int last)
+    {
+        long firstBlock = start / blockSize;
+        for (int b = first; b < last; b++)
+        {
+            long from = Math.Max(start, (firstBlock + b) * blockSize);
+            long to = Math.Min(start + count, (firstBlock + b + 1) * blockSize);
+            float* output = dst + (from - start);
+            if (book.Bits == 4) Segment4(codes, from, (int)(to - from), book.Table16, absmax[b], output);
+            else Segment8(codes + from, (int)(to - from), book.Values, absmax[b], output);
         }
     }
 
