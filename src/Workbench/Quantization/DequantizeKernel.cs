@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Workbench.Engine;
@@ -41,12 +42,13 @@ public static class DequantizeKernel
         fixed (float* pa = absmax, pd = dst)
         {
             // the GEMM decodes a few blocks at a time from its own workers: no closure, no scheduling
-            if (blocks < 2 * minChunk || Par.InParallelRegion) { Blocks(pc, pa, book, blockSize, start, count, pd, 0, blocks); return; }
-            nint cAddress = (nint)pc, aAddress = (nint)pa, dAddress = (nint)pd;
-            Par.For(blocks, minChunk, (first, last) =>
-                Blocks((byte*)cAddress, (float*)aAddress, book, blockSize, start, count, (float*)dAddress, first, last));
+            if (blocks < 2 * minChunk || Par.InParallelRegion) Blocks(pc, pa, book, blockSize, start, count, pd, 0, blocks);
+            else InParallel((nint)pc, (nint)pa, book, blockSize, start, count, (nint)pd, blocks, minChunk);
         }
     }
+
+    private static unsafe void InParallel(nint codes, nint absmax, CodeBook book, int blockSize, long start, int count, nint dst, int blocks, int minChunk) =>
+        Par.For(blocks, minChunk, (first, last) => Blocks((byte*)codes, (float*)absmax, book, blockSize, start, count, (float*)dst, first, last));
 
     /// <summary>Blocks firstBlock + [first, last) of the range, each the part of it that lies in [start, start + count).</summary>
     private static unsafe void Blocks(byte* codes, float* absmax, CodeBook book, int blockSize, long start, int count, float* dst, int first, int last)
@@ -69,23 +71,27 @@ public static class DequantizeKernel
         if ((from & 1) == 1 && count > 0) { dst[0] = table[codes[from / 2] & 0xF] * scale; j = 1; }
         if (Avx2.IsSupported)
         {
-            var low = Vector256.Create(table.AsSpan(0, 8));
-            var high = Vector256.Create(table.AsSpan(8, 8));
-            var scaleVector = Vector256.Create(scale);
-            // byte k feeds lanes 2k (high nibble: shift 4) and 2k + 1 (low nibble: shift 0)
-            var duplicate = Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0);
-            var shifts = Vector256.Create(4u, 0, 4, 0, 4, 0, 4, 0);
-            var nibble = Vector256.Create(0xFu);
-            var eight = Vector256.Create(8u);
+            // the block's codes times its scale (the same products as code[q]·scale), as two 8-entry tables
+            var low = Vector256.Create(table.AsSpan(0, 8)) * scale;
+            var high = Vector256.Create(table.AsSpan(8, 8)) * scale;
+            var nibble = Vector128.Create((byte)0xF);
+            for (; j + 32 <= count; j += 32)
+            {
+                // 16 bytes → 32 indices in order: element 2k is byte k's high nibble, 2k + 1 its low one
+                var bytes = Vector128.Load(codes + (from + j) / 2);
+                var highNibbles = Sse2.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble;
+                var lowNibbles = bytes & nibble;
+                var first = Sse2.UnpackLow(highNibbles, lowNibbles);
+                var second = Sse2.UnpackHigh(highNibbles, lowNibbles);
+                Lookup8(first, low, high, dst + j);
+                Lookup8(Sse2.ShiftRightLogical128BitLane(first, 8), low, high, dst + j + 8);
+                Lookup8(second, low, high, dst + j + 16);
+                Lookup8(Sse2.ShiftRightLogical128BitLane(second, 8), low, high, dst + j + 24);
+            }
             for (; j + 8 <= count; j += 8)
             {
                 var bytes = Vector128.CreateScalar(*(uint*)(codes + (from + j) / 2)).AsByte();
-                var lanes = Avx2.ConvertToVector256Int32(Ssse3.Shuffle(bytes, duplicate)).AsUInt32();
-                var q = Avx2.ShiftRightLogicalVariable(lanes, shifts) & nibble;
-                // code[q]: vpermps looks up codes 0–7 and 8–15 by the low 3 bits; bit 3 chooses between them
-                var values = Vector256.ConditionalSelect(Vector256.Equals(q & eight, eight).AsSingle(),
-                    Avx2.PermuteVar8x32(high, q.AsInt32()), Avx2.PermuteVar8x32(low, q.AsInt32()));
-                (values * scaleVector).Store(dst + j);
+                Lookup8(Sse2.UnpackLow(Sse2.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble, bytes & nibble), low, high, dst + j);
             }
         }
         for (; j < count; j++)
@@ -94,6 +100,17 @@ public static class DequantizeKernel
             int q = (i & 1) == 0 ? codes[i / 2] >> 4 : codes[i / 2] & 0xF;
             dst[j] = table[q] * scale;
         }
+    }
+
+    /// <summary>
+    /// table[q] for the 8 indices in the low bytes of <paramref name="indices"/>: vpermps looks up low[q] and
+    /// high[q] by q's low 3 bits, and bit 3, shifted into the sign, picks one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Lookup8(Vector128<byte> indices, Vector256<float> low, Vector256<float> high, float* dst)
+    {
+        var q = Avx2.ConvertToVector256Int32(indices);
+        Avx.BlendVariable(Avx2.PermuteVar8x32(low, q), Avx2.PermuteVar8x32(high, q), Avx2.ShiftLeftLogical(q, 28).AsSingle()).Store(dst);
     }
 
     private static unsafe void Segment8(byte* codes, int count, float[] values, float scale, float* dst)
