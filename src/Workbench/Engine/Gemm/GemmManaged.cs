@@ -81,7 +81,7 @@ internal static unsafe class GemmManaged
                 Par.For(CeilDiv(n, uk.NR), 1, (s, e) =>
                 {
                     for (int pc = 0; pc < k; pc += KC)
-                        PackB(b, pc, Math.Min(KC, k - pc), s * uk.NR, Math.Min(n, e * uk.NR) - s * uk.NR, uk.NR, shared + (long)pc * nPad + (long)s * uk.NR * Math.Min(KC, k - pc));
+                        PackB(b, pc, Math.Min(KC, k - pc), s * uk.NR, Math.Min(n, e * uk.NR) - s * uk.NR, uk.NR, shared + (long)pc * nPad + (long)s * uk.NR * Math.Min(KC, k - pc), null);
                 });
 
             int next = 0;
@@ -118,6 +118,8 @@ internal static unsafe class GemmManaged
         int nr = uk.NR, mr = uk.MR;
         float* bPack = packedB != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(NC, RoundUp(n, nr)));
         float* aPack = packedA != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(MC, RoundUp(m, mr)));
+        // compact B is widened here before packing: one buffer for all of this call's slices
+        float* wide = packedB != null || b.Compact is null ? null : Alloc((long)Math.Min(KC, k) * (b.Trans ? nr : Math.Min(NC, n)));
         try
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -127,7 +129,7 @@ internal static unsafe class GemmManaged
                 {
                     int kc = Math.Min(KC, k - pc);
                     float* bp = packedB != null ? packedB + (long)pc * sharedPad + (long)jc * kc : bPack;
-                    if (packedB == null) PackB(b, pc, kc, jc, nc, nr, bPack);
+                    if (packedB == null) PackB(b, pc, kc, jc, nc, nr, bPack, wide);
                     for (int ic = 0; ic < m; ic += MC)
                     {
                         int mc = Math.Min(MC, m - ic);
@@ -142,6 +144,7 @@ internal static unsafe class GemmManaged
         {
             if (bPack != null) NativeMemory.AlignedFree(bPack);
             if (aPack != null) NativeMemory.AlignedFree(aPack);
+            if (wide != null) NativeMemory.AlignedFree(wide);
         }
     }
 
@@ -238,12 +241,12 @@ internal static unsafe class GemmManaged
     }
 
     /// <summary>
-    /// op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels. Compact B is widened into a buffer first, in reads as long as its
-    /// layout allows (a quantised weight decodes whole blocks per read): op(B)'s kc rows of nc when B is not
-    /// transposed, its nc columns of kc one panel at a time when it is.
+    /// op(B)[pc:pc+kc, jc:jc+nc] → kc×NR panels. Compact B is widened into <paramref name="wide"/> first, in reads
+    /// as long as its layout allows (a quantised weight decodes whole blocks per read): op(B)'s kc rows of nc when B
+    /// is not transposed (kc·nc floats), its nc columns of kc one panel at a time when it is (kc·NR floats).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, float* bPack)
+    private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, float* bPack, float* wide)
     {
         if (b.Compact is null)
         {
@@ -255,23 +258,18 @@ internal static unsafe class GemmManaged
             }
             return;
         }
-        float* wide = Alloc((long)kc * (b.Trans ? nr : nc));
-        try
+        if (!b.Trans)
+            for (int p = 0; p < kc; p++)
+                b.Compact.ReadFloat(b.Offset + (long)(pc + p) * b.Ld + jc, new Span<float>(wide + (long)p * nc, nc));
+        for (int jr = 0; jr * nr < nc; jr++)
         {
-            if (!b.Trans)
-                for (int p = 0; p < kc; p++)
-                    b.Compact.ReadFloat(b.Offset + (long)(pc + p) * b.Ld + jc, new Span<float>(wide + (long)p * nc, nc));
-            for (int jr = 0; jr * nr < nc; jr++)
-            {
-                int j0 = jc + jr * nr, valid = Math.Min(nr, jc + nc - j0);
-                float* dst = bPack + (long)jr * nr * kc;
-                if (!b.Trans) { PackBPanel(wide + (j0 - jc), nc, false, kc, valid, nr, dst); continue; }
-                for (int q = 0; q < valid; q++)
-                    b.Compact.ReadFloat(b.Offset + (long)(j0 + q) * b.Ld + pc, new Span<float>(wide + (long)q * kc, kc));
-                PackBPanel(wide, kc, true, kc, valid, nr, dst);
-            }
+            int j0 = jc + jr * nr, valid = Math.Min(nr, jc + nc - j0);
+            float* dst = bPack + (long)jr * nr * kc;
+            if (!b.Trans) { PackBPanel(wide + (j0 - jc), nc, false, kc, valid, nr, dst); continue; }
+            for (int q = 0; q < valid; q++)
+                b.Compact.ReadFloat(b.Offset + (long)(j0 + q) * b.Ld + pc, new Span<float>(wide + (long)q * kc, kc));
+            PackBPanel(wide, kc, true, kc, valid, nr, dst);
         }
-        finally { NativeMemory.AlignedFree(wide); }
     }
 
     /// <summary>One kc×NR panel: row p holds op(B)[p, 0..valid) then zeros. src points at op(B)[0, 0].</summary>
