@@ -19,6 +19,8 @@ public sealed record NestedAbsmax(byte[] Codes, float[] Absmax, float Offset, Co
 /// </summary>
 public static class DoubleQuant
 {
+    private const int FewBlocks = 16;
+
     /// <summary>
     /// bitsandbytes takes the mean in fp32 with torch's summation order; we sum in double and round once, so the
     /// offset can differ from torch's by an ulp (it is stored in the state, so loading is unaffected).
@@ -40,6 +42,16 @@ public static class DoubleQuant
     /// <summary>Decodes the absmax of blocks [firstBlock, firstBlock + dst.Length): dynamic[q]·nested + offset.</summary>
     public static void Expand(NestedAbsmax nested, int firstBlock, Span<float> dst)
     {
+        if (dst.Length <= FewBlocks)
+        {
+            // the GEMM's reads need a few scales at a time: the definition beats the vector kernel's setup
+            for (int i = 0; i < dst.Length; i++)
+            {
+                int b = firstBlock + i;
+                dst[i] = nested.Book.Values[nested.Codes[b]] * nested.Absmax[b / NestedAbsmax.BlockSize] + nested.Offset;
+            }
+            return;
+        }
         int nestedFirst = firstBlock / NestedAbsmax.BlockSize;
         int nestedCount = dst.IsEmpty ? 0 : (firstBlock + dst.Length - 1) / NestedAbsmax.BlockSize - nestedFirst + 1;
         DequantizeKernel.Fast(nested.Codes, nested.Absmax.AsSpan(nestedFirst, nestedCount), nested.Book, NestedAbsmax.BlockSize, firstBlock, dst);
