@@ -111,8 +111,11 @@ public static class Autograd
                 if (!Shape.SameShape(ig.Shape, input.Shape))
                     throw new ShapeException(node.Op + ".backward", $"gradient {Shape.Format(ig.Shape)} for input {k} of shape {Shape.Format(input.Shape)}");
                 if (!grads.TryGetValue(input, out var existing)) { grads[input] = ig; continue; }
-                if (!owned.Contains(existing)) { existing = existing.PooledClone(); owned.Add(existing); grads[input] = existing; }
-                AddInPlace(existing, ig);
+                // existing + ig: in place when this walk owns existing, else into a new pooled tensor (one pass either way)
+                var sum = owned.Contains(existing) ? existing : Tensor.Uninitialized((int[])existing.Shape.Clone());
+                AddInto(sum, existing, ig);
+                owned.Add(sum);
+                grads[input] = sum;
             }
             ReleaseIfUnused(g, grads);
         }
@@ -140,13 +143,15 @@ public static class Autograd
             leaf.Grad = owned && g.IsContiguous && g.DType == DType.F32 ? g : g.PooledClone();
             TensorPool.Escape(leaf.Grad);       // it outlives any pool scope backward runs in
         }
-        else AddInPlace(leaf.Grad, g);
+        else AddInto(leaf.Grad, leaf.Grad, g);
     }
 
-    private static void AddInPlace(Tensor target, Tensor addend)
+    /// <summary>sum = a + b, element-wise over all cores (sum is contiguous fp32 and may be a).</summary>
+    private static void AddInto(Tensor sum, Tensor a, Tensor b)
     {
-        var src = addend.IsContiguous && addend.DType == DType.F32 ? addend.Span : addend.ToArray();
-        System.Numerics.Tensors.TensorPrimitives.Add(target.Span, src, target.Span);
+        var av = Ops.ValuesOf(a);
+        var bv = Ops.ValuesOf(b);
+        BroadcastKernel.Fast(BinaryOp.Add, Ops.Memory(av), av.Shape, Ops.Memory(bv), bv.Shape, Ops.Memory(sum), sum.Shape);
     }
 
     private static List<Tensor> TopologicalOrder(Tensor root)

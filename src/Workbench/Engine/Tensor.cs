@@ -135,13 +135,16 @@ public sealed partial class Tensor
     private void GatherStrided(float[] result)
     {
         int step = Strides[Rank - 1];
-        var scratch = step == 1 || Storage is F32Storage ? null : new float[1];
         ForEachRun((o, written, run) =>
         {
             var dst = result.AsSpan((int)written, run);
             if (step == 1) Storage.ReadFloat(o, dst);
             else if (Storage is F32Storage f) for (int j = 0; j < run; j++) dst[j] = f.Data[o + (long)j * step];
-            else for (int j = 0; j < run; j++) { Storage.ReadFloat(o + (long)j * step, scratch); dst[j] = scratch![0]; }
+            else
+            {
+                Span<float> one = stackalloc float[1];
+                for (int j = 0; j < run; j++) { Storage.ReadFloat(o + (long)j * step, one); dst[j] = one[0]; }
+            }
         });
     }
 
@@ -157,18 +160,29 @@ public sealed partial class Tensor
         });
     }
 
-    /// <summary>Calls visit(storage offset, elements before it in row-major order, run length) for each innermost run.</summary>
+    /// <summary>
+    /// Calls visit(storage offset, elements before it in row-major order, run length) for each innermost run. The
+    /// runs are split across cores: a view's copy (Contiguous of a transposed [B, T, H, D]) is a memory-bound pass the
+    /// step would otherwise wait for on one core.
+    /// </summary>
     private void ForEachRun(Action<long, long, int> visit)
     {
         int last = Rank - 1, run = Shape[last];
-        var outer = new int[Math.Max(last, 0)];
-        for (long written = 0; written < Numel; written += run)
+        int runs = run == 0 ? 0 : checked((int)(Numel / run));
+        Par.For(runs, Math.Max(1, (1 << 15) / Math.Max(1, run)), (first, end) =>
         {
-            long o = Offset;
-            for (int d = 0; d < last; d++) o += (long)outer[d] * Strides[d];
-            visit(o, written, run);
-            for (int d = last - 1; d >= 0 && ++outer[d] == Shape[d]; d--) outer[d] = 0;
-        }
+            // The odometer of the outer indices, started at run `first`.
+            var outer = new int[Math.Max(last, 0)];
+            long rest = first;
+            for (int d = last - 1; d >= 0; d--) { outer[d] = (int)(rest % Shape[d]); rest /= Shape[d]; }
+            for (long r = first; r < end; r++)
+            {
+                long o = Offset;
+                for (int d = 0; d < last; d++) o += (long)outer[d] * Strides[d];
+                visit(o, r * run, run);
+                for (int d = last - 1; d >= 0 && ++outer[d] == Shape[d]; d--) outer[d] = 0;
+            }
+        });
     }
 
     public float Item()

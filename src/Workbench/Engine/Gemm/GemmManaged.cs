@@ -49,7 +49,7 @@ internal static unsafe class GemmManaged
     private const int StripsPerThread = 4;
 
     /// <summary>The least work (flops) worth a strip of its own.</summary>
-    private const long MinStripFlops = 8L << 20;
+    private const long MinStripFlops = 2L << 20;
 
     /// <summary>The fastest micro-kernel this machine runs natively.</summary>
     public static readonly GemmMicroKernel Default = GemmMicroKernel.Best();

@@ -73,7 +73,8 @@ internal static unsafe class GemmSkinny
     {
         bool overColumns = n >= m;
         int narrow = overColumns ? m : n, wideSide = overColumns ? n : m;
-        Par.For(wideSide, Math.Max(1, (1 << 16) / Math.Max(1, narrow)), (s, e) =>
+        // a column of the wide side costs k·narrow multiply-adds: LoRA's dB = gᵀ·u (k = batch·seq tokens) splits
+        Par.For(wideSide, Math.Max(1, (1 << 16) / Math.Max(1, narrow * k)), (s, e) =>
         {
             int len = e - s;
             float* acc = Alloc((long)narrow * len);                 // [narrow, len]
