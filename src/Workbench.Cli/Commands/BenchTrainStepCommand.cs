@@ -141,17 +141,21 @@ public static class BenchTrainStepCommand
         for (int i = 0; i < warmup; i++) Step(); // JIT, buffers
         var times = new List<double>();
         var cpuTimes = new List<double>();
+        var gcPauses = new List<double>();
         float lastLoss = 0;
         for (int i = 0; i < steps; i++)
         {
             var watch = Stopwatch.StartNew();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var paused = GC.GetTotalPauseDuration();
             lastLoss = Step();
             times.Add(watch.Elapsed.TotalSeconds);
             cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+            gcPauses.Add((GC.GetTotalPauseDuration() - paused).TotalSeconds);
         }
         times.Sort();
         cpuTimes.Sort();
+        gcPauses.Sort();
         double seconds = times[times.Count / 2];
         var planOptions = new PlanOptions
         {
@@ -169,6 +173,7 @@ public static class BenchTrainStepCommand
             ["optimizer"] = optim,
             ["seconds_per_step"] = seconds,
             ["cpu_seconds_per_step"] = cpuTimes[cpuTimes.Count / 2],
+            ["gc_pause_seconds_per_step"] = gcPauses[gcPauses.Count / 2],   // the managed heap's share of the step (torch: its wrappers')
             ["tokens_per_second"] = batch * seq / seconds,
             ["build_seconds"] = buildSeconds,
             ["peak_working_set_bytes"] = Math.Max(peakDuringBuild, Process.GetCurrentProcess().PeakWorkingSet64),
