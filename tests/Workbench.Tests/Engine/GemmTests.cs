@@ -47,13 +47,15 @@ public class GemmTests
         // n > NC = 4096 crosses a column block and splits columns across threads; m = 400 splits rows.
         // Both are big enough (≥ 16 MFLOP) for two strips and deep enough for two KC slices; m = 3 takes
         // the threaded dot-product path for few rows.
+        // B both ways: a plain B is packed row by row, a transposed one panel by panel.
         foreach (var (m, n, k) in new[] { (8, 4200, 300), (400, 70, 300), (3, 600, 400) })
-        {
-            var p = Problem.Random(m, n, k, false, true, seed: 3);
-            var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
-            var actual = p.Run((a, b, c) => Gemm.Sgemm(GemmBackend.Managed, false, true, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
-            Close.Assert(expected, actual, 1e-4f, 1e-4f, $"managed m={m} n={n} k={k}");
-        }
+            foreach (bool transB in new[] { false, true })
+            {
+                var p = Problem.Random(m, n, k, false, transB, seed: 3);
+                var expected = p.Run((a, b, c) => GemmReference.Sgemm(false, transB, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
+                var actual = p.Run((a, b, c) => Gemm.Sgemm(GemmBackend.Managed, false, transB, m, n, k, 1.5f, a, p.Lda, b, p.Ldb, 0.5f, c, p.Ldc), 0.5f);
+                Close.Assert(expected, actual, 1e-4f, 1e-4f, $"managed m={m} n={n} k={k} tB={transB}");
+            }
     }
 
     [Fact]
