@@ -249,27 +249,31 @@ internal static unsafe class GemmManaged
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(GemmB b, int pc, int kc, int jc, int nc, int nr, float* bPack, float* wide)
     {
-        if (b.Compact is null && !b.Trans)
+        if (!b.Trans)
         {
+            float* src = b.Data + (long)pc * b.Ld + jc;
+            int ld = b.Ld;
+            if (b.Compact is not null)
+            {
+                for (int p = 0; p < kc; p++)
+                    b.Compact.ReadFloat(b.Offset + (long)(pc + p) * b.Ld + jc, new Span<float>(wide + (long)p * nc, nc));
+                src = wide;
+                ld = nc;
+            }
             // Row by row, each read front to back: panel by panel, every row would be read NR floats at a time, one
             // cache miss each, with more rows in flight than the prefetchers follow (256×4096×4096 on one core:
-            // 69–75 → 77–81 GFLOP/s). A compact B is packed panel by panel from the kc·nc buffer its widening just
-            // wrote, still in cache: row by row gained nothing there.
-            for (int p = 0; p < kc; p++) ScatterRow(b.Data + (long)(pc + p) * b.Ld + jc, nc, nr, kc, bPack + (long)p * nr);
+            // 69–75 → 77–81 GFLOP/s).
+            for (int p = 0; p < kc; p++) ScatterRow(src + (long)p * ld, nc, nr, kc, bPack + (long)p * nr);
             return;
         }
-        if (b.Compact is not null && !b.Trans)
-            for (int p = 0; p < kc; p++)
-                b.Compact.ReadFloat(b.Offset + (long)(pc + p) * b.Ld + jc, new Span<float>(wide + (long)p * nc, nc));
         for (int jr = 0; jr * nr < nc; jr++)
         {
             int j0 = jc + jr * nr, valid = Math.Min(nr, jc + nc - j0);
             float* dst = bPack + (long)jr * nr * kc;
-            if (b.Compact is null) { PackBPanel(b.Data + (long)j0 * b.Ld + pc, b.Ld, true, kc, valid, nr, dst); continue; }
-            if (!b.Trans) { PackBPanel(wide + (j0 - jc), nc, false, kc, valid, nr, dst); continue; }
+            if (b.Compact is null) { PackBPanel(b.Data + (long)j0 * b.Ld + pc, b.Ld, kc, valid, nr, dst); continue; }
             for (int q = 0; q < valid; q++)
                 b.Compact.ReadFloat(b.Offset + (long)(j0 + q) * b.Ld + pc, new Span<float>(wide + (long)q * kc, kc));
-            PackBPanel(wide, kc, true, kc, valid, nr, dst);
+            PackBPanel(wide, kc, kc, valid, nr, dst);
         }
     }
 
@@ -284,30 +288,22 @@ internal static unsafe class GemmManaged
         for (int q = 0; q < nr; q++) dst[q] = j + q < nc ? row[j + q] : 0;
     }
 
-    /// <summary>One kc×NR panel: row p holds op(B)[p, 0..valid) then zeros. src points at op(B)[0, 0].</summary>
+    /// <summary>
+    /// One kc×NR panel of a transposed B: op(B)_pj = src[j·ld + p], so source rows are panel columns. Eight full ones
+    /// at a time go through 8×8 transposes, what is left one column at a time; columns from valid on are zeros.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBPanel(float* src, int ld, bool trans, int kc, int valid, int nr, float* dst)
+    private static void PackBPanel(float* src, int ld, int kc, int valid, int nr, float* dst)
     {
-        if (trans)
+        int grouped = 0, done = 0;   // every group does the same columns p < done
+        for (; grouped + 8 <= valid; grouped += 8) done = Transpose8Rows(src + (long)grouped * ld, ld, kc, dst + grouped, nr);
+        for (int q = 0; q < valid; q++)
         {
-            // op(B)_pj = src[j·ld + p]: source rows are panel columns; eight full ones at a time go through 8×8
-            // transposes, what is left one column at a time.
-            int grouped = 0, done = 0;   // every group does the same columns p < done
-            for (; grouped + 8 <= valid; grouped += 8) done = Transpose8Rows(src + (long)grouped * ld, ld, kc, dst + grouped, nr);
-            for (int q = 0; q < valid; q++)
-            {
-                float* row = src + (long)q * ld;
-                for (int p = q < grouped ? done : 0; p < kc; p++) dst[(long)p * nr + q] = row[p];
-            }
-            for (int p = 0; p < kc; p++)
-                for (int q = valid; q < nr; q++) dst[(long)p * nr + q] = 0;
-            return;
+            float* row = src + (long)q * ld;
+            for (int p = q < grouped ? done : 0; p < kc; p++) dst[(long)p * nr + q] = row[p];
         }
         for (int p = 0; p < kc; p++)
-        {
-            new ReadOnlySpan<float>(src + (long)p * ld, valid).CopyTo(new Span<float>(dst + (long)p * nr, valid));
             for (int q = valid; q < nr; q++) dst[(long)p * nr + q] = 0;
-        }
     }
 
     private static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, floats) * sizeof(float)), 64);

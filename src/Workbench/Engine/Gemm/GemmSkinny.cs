@@ -74,7 +74,7 @@ internal static unsafe class GemmSkinny
         bool overColumns = n >= m;
         int narrow = overColumns ? m : n, wideSide = overColumns ? n : m;
         // a column of the wide side costs k·narrow multiply-adds: LoRA's dB = gᵀ·u (k = batch·seq tokens) splits
-        Par.For(wideSide, Math.Max(1, (1 << 16) / Math.Max(1, narrow * k)), (s, e) =>
+        Par.For(wideSide, (int)Math.Max(1, (1L << 16) / Math.Max(1L, (long)narrow * k)), (s, e) =>
         {
             int len = e - s;
             float* acc = Alloc((long)narrow * len);                 // [narrow, len]
