@@ -205,8 +205,8 @@ public static class BenchTrainStepCommand
         var optimizer = Optimizers.Create(optim, trainable, lr: 1e-4f);
         float Step()
         {
-            var logits = model.Forward(inputs, batch, seq);                       // (B, T, V)
-            var loss = Ops.CrossEntropy(logits.Reshape(batch * seq, config.VocabSize), targets);
+            var hidden = model.HiddenStates(inputs, batch, seq);                  // (B, T, C)
+            var loss = model.HeadLoss(hidden.Reshape(batch * seq, -1), targets);   // the head fused with the loss: no [B·T, V] logits
             optimizer.ZeroGrad();
             loss.Backward();
             optimizer.Step();

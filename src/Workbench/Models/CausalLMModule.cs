@@ -61,6 +61,18 @@ public abstract class CausalLMModule : Module, ICausalLM
     public Tensor LmHead(Tensor hidden) =>
         Config.TieWordEmbeddings ? Ops.Linear(hidden, Embeddings.Weight) : ((Layer)Find(parts.Head)).Forward(hidden);
 
+    /// <summary>
+    /// Mean cross-entropy of the head's logits for hidden [N, C] against targets [N] (−100 ignored). A head that is one
+    /// weight (tied to the embedding, or a plain linear layer without bias) goes through
+    /// <see cref="Ops.LinearCrossEntropy"/> and never holds all N·V logits; any other (an adapter around it, a quantised
+    /// one) through <see cref="LmHead"/> and <see cref="Ops.CrossEntropy"/>. The loss is the same either way.
+    /// </summary>
+    public Tensor HeadLoss(Tensor hidden, int[] targets)
+    {
+        var weight = Config.TieWordEmbeddings ? Embeddings.Weight : Find(parts.Head) is Linear { HasBias: false } head ? head.Weight : null;
+        return weight is null ? Ops.CrossEntropy(LmHead(hidden), targets) : Ops.LinearCrossEntropy(hidden, weight, targets);
+    }
+
     public IKvCache NewCache(int batch) => new KvCache(Config.NumLayers, batch);
 
     public float[] Logits(int[] ids, int batch, int seq, IKvCache? cache = null, int[]? attentionMask = null, int[]? rows = null)

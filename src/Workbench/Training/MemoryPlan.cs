@@ -36,7 +36,9 @@ public sealed record PlanOptions
 ///                  ≥ 4,096 elements (smaller ones stay fp32);
 ///   activations  — the fp32 tensors our ops keep alive for backward (see <see cref="LayerActivationFloats"/>),
 ///                  for all layers, or with gradient checkpointing one input per layer plus one layer recomputed;
-///                  plus the embedding output, the final norm's output and the logits with their gradient.
+///                  plus the embedding output, the final norm's output and the head's loss: a head that is one weight
+///                  (not adapted) is fused with the cross-entropy (<see cref="Engine.Ops.LinearCrossEntropy"/>), which holds
+///                  one chunk of logits and the input's gradient; an adapted head gives all the logits and their gradient.
 /// The runtime itself (code, thread stacks, pooled buffers, ~100 MB) is not included.
 /// </summary>
 public sealed record MemoryPlan(
@@ -87,8 +89,11 @@ public sealed record MemoryPlan(
         var layerTargets = adapted.Where(p => p.Name.Contains(".layers.0.")).Select(p => (ModuleName(p.Name), In: p.Shape[1], Out: p.Shape[0])).ToList();
         long layerFloats = LayerActivationFloats(config, o, layerTargets, feedForward);
         long layers = o.GradientCheckpointing ? tokens * config.HiddenSize * config.NumLayers + layerFloats : layerFloats * config.NumLayers;
-        // embedding output; final norm output + its 2 row statistics; logits and their gradient
-        long outside = tokens * config.HiddenSize + tokens * (config.HiddenSize + 2) + 2 * tokens * config.VocabSize;
+        // embedding output; final norm output + its 2 row statistics; the head's loss (see the summary)
+        bool fusedHead = !adapted.Any(p => p.Group == ParameterGroup.Head);
+        int chunks = Engine.Ops.LinearCrossEntropyChunks((int)tokens, config.VocabSize);
+        long loss = fusedHead ? (tokens + chunks - 1) / chunks * config.VocabSize + tokens * config.HiddenSize : 2 * tokens * config.VocabSize;
+        long outside = tokens * config.HiddenSize + tokens * (config.HiddenSize + 2) + loss;
         return new MemoryPlan(layout.TotalParameters, trainableCount, weights, adapterBytes, 4 * trainableCount, optimizer,
             4 * (layers + outside), codes, constants, 4 * layerFloats);
     }

@@ -84,22 +84,48 @@ public class CausalLMTests
     }
 
     /// <summary>
-    /// Every parameter's gradient of the next-token loss, against PyTorch autograd. The residual stream sends one
-    /// gradient to several consumers, so this also holds the engine's gradient accumulation to torch's.
+    /// Every parameter's gradient of the next-token loss, against PyTorch autograd, with the logits then the loss and
+    /// with the head fused with the loss (<see cref="CausalLMModule.HeadLoss"/>: a plain head, or Gemma's tied one). The
+    /// residual stream sends one gradient to several consumers, so this also holds the engine's gradient accumulation
+    /// to torch's.
     /// </summary>
     [Theory, MemberData(nameof(Fixtures))]
     public void LossGradientsMatchPyTorch(string name, Type _)
     {
         var r = Reference(name);
-        var model = CausalLM.Load(Dir(name), DType.F32);
-        var parameters = model.NamedParameters().ToList();
-        foreach (var (_, p) in parameters) p.RequiresGrad = true;
         var ids = Ints(r["input_ids"]);
         int b = r["input_ids"].Shape[0], seq = r["input_ids"].Shape[1];
-        var loss = Ops.CrossEntropy(model.Forward(ids, b, seq), Workbench.Backends.Managed.CausalLmLoss.ShiftLabels(ids, b, seq));
-        Assert.Equal(r["loss"].Item(), loss.Item(), 4);
-        loss.Backward();
-        foreach (var (pname, p) in parameters) Close.Assert(r["grad." + pname], p.Grad!, 1e-3f, 1e-5f, $"{name} d loss / d {pname}");
+        var targets = Workbench.Backends.Managed.CausalLmLoss.ShiftLabels(ids, b, seq);
+        foreach (bool fused in new[] { false, true })
+        {
+            var model = CausalLM.Load(Dir(name), DType.F32);
+            var parameters = model.NamedParameters().ToList();
+            foreach (var (_, p) in parameters) p.RequiresGrad = true;
+            var loss = fused
+                ? model.HeadLoss(model.HiddenStates(ids, b, seq).Reshape(b * seq, -1), targets)
+                : Ops.CrossEntropy(model.Forward(ids, b, seq), targets);
+            Assert.Equal(r["loss"].Item(), loss.Item(), 4);
+            loss.Backward();
+            foreach (var (pname, p) in parameters) Close.Assert(r["grad." + pname], p.Grad!, 1e-3f, 1e-5f, $"{name} (fused: {fused}) d loss / d {pname}");
+        }
+    }
+
+    /// <summary>An adapted head is no single weight: its loss goes through the logits, the same value as by hand.</summary>
+    [Fact]
+    public void AnAdaptedHeadTakesTheLogitsPath()
+    {
+        var r = Reference("llama_gqa");
+        var model = CausalLM.Load(Dir("llama_gqa"));
+        Workbench.Adapters.PeftModel.Create(model, new Workbench.Adapters.Lora.LoraConfig { R = 2, LoraAlpha = 4, TargetModules = Workbench.Adapters.TargetModules.Of("lm_head") });
+        var loraB = model.NamedParameters().Single(p => p.Name.Contains("lora_B")).Tensor;
+        Tensor.Randn(new Random(3), 0.5f, loraB.Shape).Span.CopyTo(loraB.Span);   // B starts at zero: make the adapter count
+        var ids = Ints(r["input_ids"]);
+        int b = r["input_ids"].Shape[0], seq = r["input_ids"].Shape[1];
+        var targets = Workbench.Backends.Managed.CausalLmLoss.ShiftLabels(ids, b, seq);
+        var hidden = model.HiddenStates(ids, b, seq).Reshape(b * seq, -1);
+        var headLoss = model.HeadLoss(hidden, targets);
+        Assert.Equal(Ops.CrossEntropy(model.LmHead(hidden), targets).Item(), headLoss.Item());
+        Assert.NotEqual(r["loss"].Item(), headLoss.Item(), 4);      // the adapter does take part
     }
 
     [Fact]

@@ -27,15 +27,16 @@ public static class CausalLmLoss
     /// <summary>
     /// Mean next-token loss of ids and labels [B, T]: a rank-0 tensor that records its graph when grad mode is on. Only
     /// the positions that carry a target go through the head (completion-only labels leave most of a batch without one,
-    /// and the [V, C] head is the largest matrix of a small model); the loss is the same.
+    /// and the [V, C] head is the largest matrix of a small model); the loss is the same. A plain or tied head is fused
+    /// with the loss (<see cref="CausalLMModule.HeadLoss"/>).
     /// </summary>
     public static Tensor Compute(CausalLMModule model, int[] inputIds, int[] labels, int batch, int seq)
     {
         var targets = ShiftLabels(labels, batch, seq);
-        var hidden = model.HiddenStates(inputIds, batch, seq);                             // (B, T, C)
+        var hidden = model.HiddenStates(inputIds, batch, seq).Reshape(targets.Length, -1); // (B·T, C)
         var rows = Enumerable.Range(0, targets.Length).Where(i => targets[i] != TrainingExample.IgnoreIndex).ToArray();
-        if (rows.Length == 0) return Ops.CrossEntropy(model.LmHead(hidden), targets);
-        var picked = Ops.Embedding(hidden.Reshape(targets.Length, -1), rows);               // (N, C): the rows with a target
-        return Ops.CrossEntropy(model.LmHead(picked), rows.Select(i => targets[i]).ToArray());
+        if (rows.Length == 0) return model.HeadLoss(hidden, targets);
+        var picked = Ops.Embedding(hidden, rows);                                           // (N, C): the rows with a target
+        return model.HeadLoss(picked, rows.Select(i => targets[i]).ToArray());
     }
 }

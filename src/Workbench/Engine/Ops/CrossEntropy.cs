@@ -15,16 +15,7 @@ public static partial class Ops
         if (logits.Rank == 0 || logits.Shape[^1] == 0)
             throw new ShapeException("CrossEntropy", $"expects logits [..., V] with V > 0, got {Engine.Shape.Format(logits.Shape)}");
         int vocab = logits.Shape[^1], rows = (int)(logits.Numel / vocab);
-        if (targets.Length != rows)
-            throw new ShapeException("CrossEntropy", $"{targets.Length} targets for {rows} rows of logits {Engine.Shape.Format(logits.Shape)}");
-        int count = 0;
-        for (int n = 0; n < rows; n++)
-        {
-            if (targets[n] == ignoreIndex) continue;
-            if ((uint)targets[n] >= (uint)vocab)
-                throw new ShapeException("CrossEntropy", $"target {targets[n]} at row {n} is outside [0, {vocab}) and is not ignoreIndex {ignoreIndex}");
-            count++;
-        }
+        int count = CountTargets("CrossEntropy", targets, rows, vocab, ignoreIndex);
 
         var x = logits.Contiguous();                               // [N, V]
         var lse = new float[rows];                                 // [N]
@@ -78,11 +69,21 @@ public static class CrossEntropyKernel
     public static double ForwardFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, Span<float> lse)
     {
         var losses = new double[targets.Length];
+        RowLossesFast(x, targets, ignoreIndex, vocab, lse, losses);
+        double total = 0;
+        foreach (var l in losses) total += l;
+        return total;
+    }
+
+    /// <summary>Each row's lse_n and loss_n = lse_n − x[n, t_n] (0 for an ignored row), rows across cores.</summary>
+    public static void RowLossesFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, Span<float> lse, Span<double> losses)
+    {
         unsafe
         {
             fixed (float* px = x, pl = lse)
+            fixed (double* pd = losses)
             {
-                nint xp = (nint)px, lp = (nint)pl;
+                nint xp = (nint)px, lp = (nint)pl, dp = (nint)pd;
                 Par.For(targets.Length, Math.Max(1, 32768 / vocab), (start, end) =>
                 {
                     var shifted = new float[vocab];
@@ -94,14 +95,11 @@ public static class CrossEntropyKernel
                         TensorPrimitives.Exp(shifted, shifted);
                         double rowLse = max + Math.Log(TensorPrimitives.Sum(shifted));
                         ((float*)lp)[n] = (float)rowLse;
-                        if (targets[n] != ignoreIndex) losses[n] = rowLse - row[targets[n]];
+                        ((double*)dp)[n] = targets[n] != ignoreIndex ? rowLse - row[targets[n]] : 0;
                     }
                 });
             }
         }
-        double total = 0;
-        foreach (var l in losses) total += l;
-        return total;
     }
 
     public static void BackwardFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, ReadOnlySpan<float> lse, float scale, Span<float> dx)
