@@ -31,9 +31,9 @@ public class LinearCrossEntropyTests
     {
         Assert.Equal(2, Ops.LinearCrossEntropyChunks(40, 50, SmallestChunks));      // 40 / 17
         Assert.Equal(1, Ops.LinearCrossEntropyChunks(16, 50, SmallestChunks));
-        // 1,024 rows of a 32,000 vocabulary: 32.8M logits in chunks of at most 16.8M
-        Assert.Equal(2, Ops.LinearCrossEntropyChunks(1024, 32000));
-        Assert.Equal(1, Ops.LinearCrossEntropyChunks(255, 32000));
+        // 4 × 1,024 rows of a 32,000 vocabulary: 131M logits in chunks of at most 33.5M
+        Assert.Equal(4, Ops.LinearCrossEntropyChunks(4096, 32000));
+        Assert.Equal(1, Ops.LinearCrossEntropyChunks(1024, 32000));
     }
 
     /// <summary>
