@@ -40,6 +40,28 @@ public class Linear4bitTests
         FiniteDifference.Check(inputs => layer.Forward(inputs[0]), [Tensor.Randn(rng, 1f, 2, 64), bias], eps: 1e-2f, rtol: 1e-2f, atol: 1e-3f);
     }
 
+    /// <summary>
+    /// More tokens than outputs (and than inputs, for dx): the GEMM cuts C into row strips and packs the 4-bit weight
+    /// whole, once, decoding it as it packs; the same values as the dense layer on the dequantised weight.
+    /// </summary>
+    [Fact]
+    public void MoreTokensThanOutputsGiveTheDenseResult()
+    {
+        var rng = new Random(10);
+        var layer = Linear4bit.Quantize(Tensor.Randn(rng, 0.1f, 40, 96), null, QuantType.Nf4, doubleQuant: true);
+        var dense = layer.Weight.Dequantize();
+        var x = Tensor.Randn(rng, 1f, 600, 96);
+        var xDense = x.Clone();
+        x.RequiresGrad = xDense.RequiresGrad = true;
+        var dy = Tensor.Randn(rng, 1f, 600, 40);
+        var y = layer.Forward(x);
+        var yDense = Ops.Linear(xDense, dense);
+        Close.Assert(yDense, y, rtol: 1e-5f, atol: 1e-5f, what: "forward");
+        y.Backward(dy);
+        yDense.Backward(dy);
+        Close.Assert(xDense.Grad!, x.Grad!, rtol: 1e-5f, atol: 1e-5f, what: "dx");
+    }
+
     [Fact]
     public void ManyTilesGiveTheDenseResult()
     {

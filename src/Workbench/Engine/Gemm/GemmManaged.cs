@@ -36,11 +36,13 @@ internal readonly unsafe struct GemmB
 /// (L2), and the MR×NR register-blocked micro-kernel runs over them one NR panel of B (L1) at a time.
 /// Transposes are absorbed by the packing; edges are zero-padded panels whose partial tiles go through a
 /// small buffer; β is applied by the first KC slice only.
-/// Threads: C is cut into strips along its longer side (columns when n ≥ m, or when B is compact). The
-/// operand every strip needs (A for column strips) is packed once, in parallel; then the workers take
-/// strips from a shared counter, each packing its own part of the other operand, so nothing is packed
-/// twice and a worker slowed by a busy machine just takes fewer strips. A compact B is never packed
-/// whole: with row strips each strip widens and packs its own B panels.
+/// Threads: C is cut into strips along its longer side (columns when n ≥ m). The operand every strip needs
+/// (A for column strips, B for row strips: the smaller one, since every strip streams all of it) is packed
+/// once, in parallel; then the workers take strips from a shared counter, each packing its own part of the
+/// other operand, so nothing is packed twice and a worker slowed by a busy machine just takes fewer strips.
+/// A compact B is widened while it is packed, so it is held whole in fp32 only with row strips, i.e. when it
+/// is no larger than A (a frozen bf16 weight under more tokens than its output width: 1,024 tokens through
+/// 512×512 ran ~12 % slower in column strips, which stream the larger A once per strip).
 /// </summary>
 internal static unsafe class GemmManaged
 {
@@ -59,8 +61,8 @@ internal static unsafe class GemmManaged
         float* a, int lda, GemmB b, float beta, float* c, int ldc)
     {
         if (GemmSkinny.TryRun(transA, m, n, k, alpha, a, lda, b, beta, c, ldc)) return;
-        // Compact B prefers column strips too: row strips would each widen all of B.
-        bool byColumns = n >= m || (b.Compact is not null && n >= uk.NR * Par.Threads);
+        // Strips share the smaller operand: every strip streams all of it from the shared cache.
+        bool byColumns = n >= m;
         int panels = byColumns ? CeilDiv(n, uk.NR) : CeilDiv(m, uk.MR);
         long flops = 2L * m * n * k;
         int strips = (int)Math.Min(Math.Min(panels, (long)StripsPerThread * Par.Threads), Math.Max(1, flops / MinStripFlops));
@@ -68,7 +70,7 @@ internal static unsafe class GemmManaged
 
         // The operand shared by all strips, packed once: slice pc starts at pc·(padded rows or columns).
         int mPad = RoundUp(m, uk.MR), nPad = RoundUp(n, uk.NR);
-        bool shareA = byColumns, shareB = !byColumns && b.Compact is null;
+        bool shareA = byColumns, shareB = !byColumns;
         float* shared = shareA || shareB ? Alloc((long)k * (shareA ? mPad : nPad)) : null;
         try
         {
@@ -81,8 +83,14 @@ internal static unsafe class GemmManaged
             if (shareB)
                 Par.For(CeilDiv(n, uk.NR), 1, (s, e) =>
                 {
-                    for (int pc = 0; pc < k; pc += KC)
-                        PackB(b, pc, Math.Min(KC, k - pc), s * uk.NR, Math.Min(n, e * uk.NR) - s * uk.NR, uk.NR, shared + (long)pc * nPad + (long)s * uk.NR * Math.Min(KC, k - pc), null);
+                    int j0 = s * uk.NR, cols = Math.Min(n, e * uk.NR) - j0;
+                    float* wide = b.Compact is null ? null : Alloc((long)Math.Min(KC, k) * (b.Trans ? uk.NR : cols));
+                    try
+                    {
+                        for (int pc = 0; pc < k; pc += KC)
+                            PackB(b, pc, Math.Min(KC, k - pc), j0, cols, uk.NR, shared + (long)pc * nPad + (long)j0 * Math.Min(KC, k - pc), wide);
+                    }
+                    finally { if (wide != null) NativeMemory.AlignedFree(wide); }
                 });
 
             int next = 0;
