@@ -29,6 +29,22 @@ public static partial class Ops
             return [dx];
         });
     }
+
+    /// <summary>Rows whose target is not <paramref name="ignoreIndex"/>; a target outside [0, V) is an error.</summary>
+    private static int CountTargets(string op, int[] targets, int rows, int vocab, int ignoreIndex)
+    {
+        if (targets.Length != rows)
+            throw new ShapeException(op, $"{targets.Length} targets for {rows} rows");
+        int count = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            if (targets[n] == ignoreIndex) continue;
+            if ((uint)targets[n] >= (uint)vocab)
+                throw new ShapeException(op, $"target {targets[n]} at row {n} is outside [0, {vocab}) and is not ignoreIndex {ignoreIndex}");
+            count++;
+        }
+        return count;
+    }
 }
 
 /// <summary>
