@@ -67,11 +67,25 @@ public abstract class CausalLMModule : Module, ICausalLM
     /// <see cref="Ops.LinearCrossEntropy"/> and never holds all N·V logits; any other (an adapter around it, a quantised
     /// one) through <see cref="LmHead"/> and <see cref="Ops.CrossEntropy"/>. The loss is the same either way.
     /// </summary>
-    public Tensor HeadLoss(Tensor hidden, int[] targets)
+    public Tensor HeadLoss(Tensor hidden, int[] targets) =>
+        HeadAsOneWeight is { } weight ? Ops.LinearCrossEntropy(hidden, weight, targets) : Ops.CrossEntropy(LmHead(hidden), targets);
+
+    /// <summary>
+    /// Each row's log-probability of its target under the head, hidden [N, C] and targets [N] in [0, V) → [N]: through
+    /// <see cref="Ops.LinearLogProbs"/> (one [N, V] array) when the head is one weight, else <see cref="LmHead"/>, the
+    /// log-softmax and a gather.
+    /// </summary>
+    public Tensor HeadLogProbs(Tensor hidden, int[] targets)
     {
-        var weight = Config.TieWordEmbeddings ? Embeddings.Weight : Find(parts.Head) is Linear { HasBias: false } head ? head.Weight : null;
-        return weight is null ? Ops.CrossEntropy(LmHead(hidden), targets) : Ops.LinearCrossEntropy(hidden, weight, targets);
+        if (HeadAsOneWeight is { } weight) return Ops.LinearLogProbs(hidden, weight, targets);
+        var logp = Ops.LogSoftmax(LmHead(hidden));                                        // (N, V)
+        int n = targets.Length, vocab = logp.Shape[^1];
+        return Ops.Embedding(logp.Reshape(n * vocab, 1), targets.Select((t, i) => i * vocab + t).ToArray()).Reshape(n);
     }
+
+    /// <summary>The head's weight [V, C] when the head is nothing more (tied to the embedding, or a plain linear layer without bias).</summary>
+    private Tensor? HeadAsOneWeight =>
+        Config.TieWordEmbeddings ? Embeddings.Weight : Find(parts.Head) is Linear { HasBias: false } head ? head.Weight : null;
 
     public IKvCache NewCache(int batch) => new KvCache(Config.NumLayers, batch);
 

@@ -24,17 +24,9 @@ public static partial class Ops
     internal static Tensor LinearCrossEntropy(Tensor x, Tensor weight, int[] targets, int ignoreIndex, long chunkFloats)
     {
         const string op = "LinearCrossEntropy";
-        if (x.Rank != 2 || weight.Rank != 2 || x.Shape[1] != weight.Shape[1] || weight.Shape[0] == 0)
-            throw new ShapeException(op, $"expects x [N, C] and weight [V, C] with V > 0, got {Engine.Shape.Format(x.Shape)} and {Engine.Shape.Format(weight.Shape)}");
-        if (weight.DType is not (DType.F32 or DType.F16 or DType.BF16))
-            throw new ShapeException(op, $"weight {Engine.Shape.Format(weight.Shape)} is stored as {weight.DType}; expected F32, BF16 or F16");
-        RequireTrainableDType(op, "weight", weight);
-        RequireTrainableDType(op, "input", x);
-        int rows = x.Shape[0], width = x.Shape[1], vocab = weight.Shape[0];
+        var head = HeadWeight.Of(op, ref x, weight);
+        int rows = x.Shape[0], width = head.Width, vocab = head.Vocab;
         int count = CountTargets(op, targets, rows, vocab, ignoreIndex);
-        x = x.Contiguous();
-        weight = AsGemmOperand(weight, compactAllowed: true);
-        var (wTrans, wLd) = GemmLayout(weight)!.Value;
         bool grad = GradMode.Enabled && (x.RequiresGrad || weight.RequiresGrad);
 
         var losses = new double[rows];                                               // per row, summed in row order as CrossEntropy does
@@ -49,8 +41,8 @@ public static partial class Ops
             var xs = x.Span.Slice(r0 * width, n * width);
             var chunkTargets = targets[r0..r1];
             var logits = buffer.Span[..(n * vocab)];                                 // [n, V]
-            // logits = x · Wᵀ   ([n, C] · [C, V])
-            Gemm.SgemmStorage(false, !wTrans, n, vocab, width, 1f, xs, width, weight.Storage, weight.Offset, wLd, 0f, logits, vocab);
+            var dxs = dx is null ? default : dx.Span.Slice(r0 * width, n * width);  // [n, C]
+            head.Logits(xs, n, logits);
             var lse = new float[n];
             CrossEntropyKernel.RowLossesFast(logits, chunkTargets, ignoreIndex, vocab, lse, losses.AsSpan(r0, n));
             if (grad && count > 0)
@@ -59,14 +51,9 @@ public static partial class Ops
                 CrossEntropyKernel.BackwardFast(logits, chunkTargets, ignoreIndex, vocab, lse, scale, logits);
                 for (int i = 0; i < n; i++)
                     if (chunkTargets[i] == ignoreIndex) logits.Slice(i * vocab, vocab).Clear();
-                // dx = G · W   ([n, V] · [V, C])
-                if (dx is not null)
-                    Gemm.SgemmStorage(false, wTrans, n, width, vocab, 1f, logits, vocab, weight.Storage, weight.Offset, wLd, 0f, dx.Span.Slice(r0 * width, n * width), width);
-                // dW += Gᵀ · x   ([V, n] · [n, C])
-                if (dw is not null)
-                    Gemm.Sgemm(true, false, vocab, width, n, 1f, logits, vocab, xs, width, 1f, dw.Span, width);
+                head.Backward(logits, xs, n, dxs, dw);
             }
-            else if (dx is not null) dx.Span.Slice(r0 * width, n * width).Clear();
+            else dxs.Clear();
         }
         TensorPool.Release(buffer);
         double total = 0;
@@ -93,4 +80,40 @@ public static partial class Ops
     /// </summary>
     public static int LinearCrossEntropyChunks(int rows, int vocab, long chunkFloats = LinearCrossEntropyChunkFloats) =>
         (int)Math.Min(Math.Max(1, rows / (GemmSkinny.MaxSide + 1)), Math.Max(1, ((long)rows * vocab + chunkFloats - 1) / chunkFloats));
+
+    /// <summary>An output head's weight [V, C] (F32, or BF16/F16 when frozen) as its GEMMs read it, for the ops that fuse it with what follows.</summary>
+    internal readonly struct HeadWeight
+    {
+        private readonly Tensor weight;
+        private readonly bool trans;
+        private readonly int ld;
+        public int Vocab => weight.Shape[0];
+        public int Width => weight.Shape[1];
+
+        private HeadWeight(Tensor weight) { this.weight = weight; (trans, ld) = GemmLayout(weight)!.Value; }
+
+        /// <summary>Checks x [N, C] against weight [V, C] and makes x contiguous.</summary>
+        public static HeadWeight Of(string op, ref Tensor x, Tensor weight)
+        {
+            if (x.Rank != 2 || weight.Rank != 2 || x.Shape[1] != weight.Shape[1] || weight.Shape[0] == 0)
+                throw new ShapeException(op, $"expects x [N, C] and weight [V, C] with V > 0, got {Engine.Shape.Format(x.Shape)} and {Engine.Shape.Format(weight.Shape)}");
+            if (weight.DType is not (DType.F32 or DType.F16 or DType.BF16))
+                throw new ShapeException(op, $"weight {Engine.Shape.Format(weight.Shape)} is stored as {weight.DType}; expected F32, BF16 or F16");
+            RequireTrainableDType(op, "weight", weight);
+            RequireTrainableDType(op, "input", x);
+            x = x.Contiguous();
+            return new HeadWeight(AsGemmOperand(weight, compactAllowed: true));
+        }
+
+        /// <summary>logits = x · Wᵀ   ([n, C] · [C, V])</summary>
+        public void Logits(ReadOnlySpan<float> x, int n, Span<float> logits) =>
+            Gemm.SgemmStorage(false, !trans, n, Vocab, Width, 1f, x, Width, weight.Storage, weight.Offset, ld, 0f, logits, Vocab);
+
+        /// <summary>dx = G · W ([n, V] · [V, C]) when dx is given; dW += Gᵀ · x ([V, n] · [n, C]) when dw is.</summary>
+        public void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> x, int n, Span<float> dx, Tensor? dw)
+        {
+            if (!dx.IsEmpty) Gemm.SgemmStorage(false, trans, n, Width, Vocab, 1f, g, Vocab, weight.Storage, weight.Offset, ld, 0f, dx, Width);
+            if (dw is not null) Gemm.Sgemm(true, false, Vocab, Width, n, 1f, g, Vocab, x, Width, 1f, dw.Span, Width);
+        }
+    }
 }
