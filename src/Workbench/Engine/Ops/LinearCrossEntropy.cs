@@ -97,10 +97,7 @@ public static partial class Ops
         {
             if (x.Rank != 2 || weight.Rank != 2 || x.Shape[1] != weight.Shape[1] || weight.Shape[0] == 0)
                 throw new ShapeException(op, $"expects x [N, C] and weight [V, C] with V > 0, got {Engine.Shape.Format(x.Shape)} and {Engine.Shape.Format(weight.Shape)}");
-            if (weight.DType is not (DType.F32 or DType.F16 or DType.BF16))
-                throw new ShapeException(op, $"weight {Engine.Shape.Format(weight.Shape)} is stored as {weight.DType}; expected F32, BF16 or F16");
-            RequireTrainableDType(op, "weight", weight);
-            RequireTrainableDType(op, "input", x);
+            RequireLinearDTypes(op, x, weight);
             x = x.Contiguous();
             return new HeadWeight(AsGemmOperand(weight, compactAllowed: true));
         }

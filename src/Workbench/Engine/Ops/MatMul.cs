@@ -64,10 +64,7 @@ public static partial class Ops
         int inF = weight.Shape[1], outF = weight.Shape[0];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outF))
             throw new ShapeException(op, $"bias {Engine.Shape.Format(bias.Shape)} does not fit weight {Engine.Shape.Format(weight.Shape)}: expected [{outF}]");
-        if (weight.DType is not (DType.F32 or DType.F16 or DType.BF16))
-            throw new ShapeException(op, $"weight {Engine.Shape.Format(weight.Shape)} is stored as {weight.DType}; expected F32, BF16 or F16");
-        RequireTrainableDType(op, "weight", weight);
-        RequireTrainableDType(op, "input", x);
+        RequireLinearDTypes(op, x, weight);
         x = x.Contiguous();
         weight = AsGemmOperand(weight, compactAllowed: true);
         bias = bias?.Contiguous();
@@ -105,6 +102,15 @@ public static partial class Ops
             }
             return bias is null ? [dx, dw] : [dx, dw, db];
         });
+    }
+
+    /// <summary>A linear weight is F32, or BF16/F16 when frozen; only F32 operands can be trained.</summary>
+    private static void RequireLinearDTypes(string op, Tensor x, Tensor weight)
+    {
+        if (weight.DType is not (DType.F32 or DType.F16 or DType.BF16))
+            throw new ShapeException(op, $"weight {Engine.Shape.Format(weight.Shape)} is stored as {weight.DType}; expected F32, BF16 or F16");
+        RequireTrainableDType(op, "weight", weight);
+        RequireTrainableDType(op, "input", x);
     }
 
     /// <summary>Gradients are F32: a compact (BF16/F16/int) tensor cannot be trained.</summary>
