@@ -84,7 +84,7 @@ internal static unsafe class GemmManaged
                 Par.For(CeilDiv(n, uk.NR), 1, (s, e) =>
                 {
                     int j0 = s * uk.NR, cols = Math.Min(n, e * uk.NR) - j0;
-                    float* wide = b.Compact is null ? null : Alloc((long)Math.Min(KC, k) * (b.Trans ? uk.NR : cols));
+                    float* wide = b.Compact is null ? null : AllocWide(b, k, uk.NR, cols);
                     try
                     {
                         for (int pc = 0; pc < k; pc += KC)
@@ -128,7 +128,7 @@ internal static unsafe class GemmManaged
         float* bPack = packedB != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(NC, RoundUp(n, nr)));
         float* aPack = packedA != null ? null : Alloc((long)Math.Min(KC, k) * Math.Min(MC, RoundUp(m, mr)));
         // compact B is widened here before packing: one buffer for all of this call's slices
-        float* wide = packedB != null || b.Compact is null ? null : Alloc((long)Math.Min(KC, k) * (b.Trans ? nr : Math.Min(NC, n)));
+        float* wide = packedB != null || b.Compact is null ? null : AllocWide(b, k, nr, Math.Min(NC, n));
         try
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -313,6 +313,9 @@ internal static unsafe class GemmManaged
         for (int p = 0; p < kc; p++)
             for (int q = valid; q < nr; q++) dst[(long)p * nr + q] = 0;
     }
+
+    /// <summary>The buffer <see cref="PackB"/> widens a compact B into for up to <paramref name="cols"/> columns: KC rows of them, or KC·NR when B is transposed.</summary>
+    private static float* AllocWide(GemmB b, int k, int nr, int cols) => Alloc((long)Math.Min(KC, k) * (b.Trans ? nr : cols));
 
     private static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, floats) * sizeof(float)), 64);
     private static int CeilDiv(int x, int y) => (x + y - 1) / y;

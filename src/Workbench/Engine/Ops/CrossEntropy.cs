@@ -118,7 +118,11 @@ public static class CrossEntropyKernel
         }
     }
 
-    public static void BackwardFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, ReadOnlySpan<float> lse, float scale, Span<float> dx)
+    public static void BackwardFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, ReadOnlySpan<float> lse, float scale, Span<float> dx) =>
+        BackwardFast(x, targets, ignoreIndex, vocab, lse, _ => scale, dx);
+
+    /// <summary>dx_n = scale_n·(softmax − onehot) with a scale per row (an upstream gradient per row, as log-probabilities get).</summary>
+    public static void BackwardFast(ReadOnlySpan<float> x, int[] targets, int ignoreIndex, int vocab, ReadOnlySpan<float> lse, Func<int, float> scaleOf, Span<float> dx)
     {
         unsafe
         {
@@ -134,6 +138,7 @@ public static class CrossEntropyKernel
                         var grad = new Span<float>((float*)dp + (long)n * vocab, vocab);
                         TensorPrimitives.Subtract(row, ((float*)lp)[n], grad);
                         TensorPrimitives.Exp(grad, grad);
+                        float scale = scaleOf(n);
                         TensorPrimitives.Multiply(grad, scale, grad);
                         grad[targets[n]] -= scale;
                     }

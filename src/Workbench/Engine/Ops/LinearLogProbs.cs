@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Workbench.Engine;
 
 public static partial class Ops
@@ -34,13 +32,8 @@ public static partial class Ops
         return Autograd.Record(y, op, [x, weight], g =>
         {
             var up = g.Contiguous().ToArray();
-            // softmax − onehot in place of the logits, then row n times −g_n
-            CrossEntropyKernel.BackwardFast(logits.Span, targets, TargetlessRow, vocab, lse, 1f, logits.Span);
-            var grad = logits.Data;
-            Par.For(rows, Math.Max(1, 32768 / vocab), (start, end) =>
-            {
-                for (int n = start; n < end; n++) TensorPrimitives.Multiply(grad.AsSpan(n * vocab, vocab), -up[n], grad.AsSpan(n * vocab, vocab));
-            });
+            // G_n = −g_n·(softmax − onehot), in place of the logits
+            CrossEntropyKernel.BackwardFast(logits.Span, targets, TargetlessRow, vocab, lse, n => -up[n], logits.Span);
             var dx = xIn.RequiresGrad ? Tensor.Uninitialized(rows, head.Width) : null;
             var dw = weight.RequiresGrad ? Tensor.Zeros(vocab, head.Width) : null;
             head.Backward(logits.Span, xIn.Span, rows, dx is null ? default : dx.Span, dw);
